@@ -1,0 +1,263 @@
+package iptables
+
+import (
+	"slices"
+	"strconv"
+)
+
+// Family is the IP family a Ruleset belongs to: iptables or ip6tables.
+type Family uint8
+
+const (
+	// IPv4 rules, handled by iptables-save/iptables-restore.
+	IPv4 Family = 4
+	// IPv6 rules, handled by ip6tables-save/ip6tables-restore.
+	IPv6 Family = 6
+)
+
+// String returns "IPv4" or "IPv6".
+func (f Family) String() string {
+	switch f {
+	case IPv4:
+		return "IPv4"
+	case IPv6:
+		return "IPv6"
+	}
+	return "Family(" + strconv.Itoa(int(f)) + ")"
+}
+
+// Chain is a chain of a table with its rules in order.
+//
+// Chains are shared between Rulesets (Clone, Diff, the Fake): treat a Chain
+// that belongs to a Ruleset as immutable, and replace it with Table.SetChain
+// instead of editing it in place.
+type Chain struct {
+	Name     string
+	Policy   string   // ACCEPT or DROP for a built-in chain; "" for a user chain ("-" in iptables-save)
+	Counters Counters // the chain's counters as declared ("[p:b]")
+	Rules    []Rule
+
+	seq uint64 // position in the table: order of first insertion
+}
+
+// Equal reports whether c and o have the same name, policy and rules
+// (counters ignored).
+func (c *Chain) Equal(o *Chain) bool {
+	if c == o {
+		return true
+	}
+	if c == nil || o == nil || c.Name != o.Name || c.Policy != o.Policy || len(c.Rules) != len(o.Rules) {
+		return false
+	}
+	return rulesEqual(c.Rules, o.Rules)
+}
+
+func rulesEqual(a, b []Rule) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) > 0 && &a[0] == &b[0] {
+		return true
+	}
+	for i := range a {
+		if a[i].Spec != b[i].Spec {
+			return false
+		}
+	}
+	return true
+}
+
+// equalWithCounters also compares chain and rule counters.
+func (c *Chain) equalWithCounters(o *Chain) bool {
+	if !c.Equal(o) || c.Counters != o.Counters {
+		return false
+	}
+	for i := range c.Rules {
+		a, b := c.Rules[i], o.Rules[i]
+		if a.HasCounters != b.HasCounters || a.Counters != b.Counters {
+			return false
+		}
+	}
+	return true
+}
+
+// Table is one iptables table (nat, filter, mangle, raw, security): a set of
+// chains kept in the order they were first added.
+type Table struct {
+	Name    string
+	chains  map[string]*Chain
+	nextSeq uint64
+}
+
+// NewTable returns an empty table.
+func NewTable(name string) *Table {
+	return &Table{Name: name, chains: map[string]*Chain{}}
+}
+
+// Chain returns the named chain, or nil.
+func (t *Table) Chain(name string) *Chain { return t.chains[name] }
+
+// Len returns the number of chains.
+func (t *Table) Len() int { return len(t.chains) }
+
+// SetChain adds c, or replaces the chain of the same name in its position.
+func (t *Table) SetChain(c *Chain) {
+	if old, ok := t.chains[c.Name]; ok {
+		c.seq = old.seq
+	} else {
+		c.seq = t.nextSeq
+		t.nextSeq++
+	}
+	t.chains[c.Name] = c
+}
+
+// DeleteChain removes the named chain and reports whether it was there.
+func (t *Table) DeleteChain(name string) bool {
+	_, ok := t.chains[name]
+	delete(t.chains, name)
+	return ok
+}
+
+// Chains returns the chains in table order: built-in chains as declared,
+// then the others in the order they were first added.
+func (t *Table) Chains() []*Chain {
+	out := make([]*Chain, 0, len(t.chains))
+	for _, c := range t.chains {
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b *Chain) int {
+		if a.seq < b.seq {
+			return -1
+		}
+		if a.seq > b.seq {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// NumRules returns the number of rules in all chains.
+func (t *Table) NumRules() int {
+	n := 0
+	for _, c := range t.chains {
+		n += len(c.Rules)
+	}
+	return n
+}
+
+// clone copies the table's chain index; the chains themselves are shared.
+func (t *Table) clone() *Table {
+	n := &Table{Name: t.Name, chains: make(map[string]*Chain, len(t.chains)), nextSeq: t.nextSeq}
+	for k, v := range t.chains {
+		n.chains[k] = v
+	}
+	return n
+}
+
+func (t *Table) equal(o *Table, counters bool) bool {
+	if t.Name != o.Name || len(t.chains) != len(o.chains) {
+		return false
+	}
+	for name, c := range t.chains {
+		oc := o.chains[name]
+		if oc == nil {
+			return false
+		}
+		if counters && !c.equalWithCounters(oc) || !counters && !c.Equal(oc) {
+			return false
+		}
+	}
+	return true
+}
+
+// Ruleset is the state of any number of tables of one family, as
+// iptables-save prints it. Tables keep the order they were added in.
+type Ruleset struct {
+	Family Family
+	tables []*Table
+}
+
+// NewRuleset returns an empty ruleset of family f.
+func NewRuleset(f Family) *Ruleset { return &Ruleset{Family: f} }
+
+// Table returns the named table, or nil.
+func (rs *Ruleset) Table(name string) *Table {
+	for _, t := range rs.tables {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// EnsureTable returns the named table, adding an empty one if needed.
+func (rs *Ruleset) EnsureTable(name string) *Table {
+	if t := rs.Table(name); t != nil {
+		return t
+	}
+	t := NewTable(name)
+	rs.tables = append(rs.tables, t)
+	return t
+}
+
+// SetTable adds t, or replaces the table of the same name.
+func (rs *Ruleset) SetTable(t *Table) {
+	for i, old := range rs.tables {
+		if old.Name == t.Name {
+			rs.tables[i] = t
+			return
+		}
+	}
+	rs.tables = append(rs.tables, t)
+}
+
+// RemoveTable removes the named table.
+func (rs *Ruleset) RemoveTable(name string) {
+	rs.tables = slices.DeleteFunc(rs.tables, func(t *Table) bool { return t.Name == name })
+}
+
+// Tables returns the tables in order.
+func (rs *Ruleset) Tables() []*Table { return slices.Clone(rs.tables) }
+
+// NumRules returns the number of rules in all tables.
+func (rs *Ruleset) NumRules() int {
+	n := 0
+	for _, t := range rs.tables {
+		n += t.NumRules()
+	}
+	return n
+}
+
+// Clone returns a copy of rs that can be changed (tables and chain sets)
+// without affecting rs. Chains are shared, which is why they are immutable.
+// It costs one map copy per table.
+func (rs *Ruleset) Clone() *Ruleset {
+	n := &Ruleset{Family: rs.Family, tables: make([]*Table, len(rs.tables))}
+	for i, t := range rs.tables {
+		n.tables[i] = t.clone()
+	}
+	return n
+}
+
+// Equal reports whether rs and o hold the same family, tables, chains,
+// policies and rules. The order of tables and of chains does not matter
+// (it does not change what the kernel does); the order of rules does.
+// Counters are ignored.
+func (rs *Ruleset) Equal(o *Ruleset) bool { return rs.equal(o, false) }
+
+// EqualWithCounters is Equal that also compares chain and rule counters.
+func (rs *Ruleset) EqualWithCounters(o *Ruleset) bool { return rs.equal(o, true) }
+
+func (rs *Ruleset) equal(o *Ruleset, counters bool) bool {
+	if rs.Family != o.Family || len(rs.tables) != len(o.tables) {
+		return false
+	}
+	for _, t := range rs.tables {
+		ot := o.Table(t.Name)
+		if ot == nil || !t.equal(ot, counters) {
+			return false
+		}
+	}
+	return true
+}
