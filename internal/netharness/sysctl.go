@@ -1,0 +1,60 @@
+package netharness
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// sysctlPath maps "net.ipv4.ip_forward" to /proc/sys/net/ipv4/ip_forward.
+func sysctlPath(key string) (string, error) {
+	if key == "" || strings.Contains(key, "/") || strings.Contains(key, "..") {
+		return "", fmt.Errorf("netharness: invalid sysctl key %q", key)
+	}
+	return filepath.Join("/proc/sys", strings.ReplaceAll(key, ".", "/")), nil
+}
+
+// SetSysctl writes a sysctl inside the named namespace (/proc/sys/net is
+// per namespace, resolved by the writing thread).
+func (t *Topology) SetSysctl(ns, key, value string) error {
+	return t.setSysctls(ns, map[string]string{key: value})
+}
+
+// Sysctl reads a sysctl inside the named namespace.
+func (t *Topology) Sysctl(ns, key string) (string, error) {
+	path, err := sysctlPath(key)
+	if err != nil {
+		return "", err
+	}
+	var out []byte
+	err = t.Do(ns, func() error {
+		out, err = os.ReadFile(path)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("netharness: read %s in %s: %w", key, ns, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+func (t *Topology) setSysctls(ns string, kv map[string]string) error {
+	keys := make([]string, 0, len(kv))
+	for k := range kv {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return t.Do(ns, func() error {
+		for _, k := range keys {
+			path, err := sysctlPath(k)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(path, []byte(kv[k]), 0o644); err != nil {
+				return fmt.Errorf("netharness: set %s=%s in %s: %w", k, kv[k], ns, err)
+			}
+		}
+		return nil
+	})
+}

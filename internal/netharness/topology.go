@@ -1,0 +1,274 @@
+package netharness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// DefaultBuildTimeout bounds Build when its context has no deadline.
+const DefaultBuildTimeout = 20 * time.Second
+
+// ErrUnknownNamespace is returned for a name that is neither NodeName nor a
+// pod or client of the topology.
+var ErrUnknownNamespace = errors.New("netharness: unknown namespace")
+
+// ErrClosed is returned by methods of a closed Topology.
+var ErrClosed = errors.New("netharness: topology closed")
+
+// Topology is a built set of namespaces. Its methods are safe for concurrent
+// use; Close releases everything.
+type Topology struct {
+	spec    Spec
+	log     *slog.Logger
+	mu      sync.RWMutex
+	closed  bool
+	spaces  map[string]*space
+	order   []string // creation order
+	servers *serverSet
+}
+
+type space struct {
+	ns netns.NsHandle
+	nl *netlink.Handle
+}
+
+// Build creates the topology described by spec: all namespaces, links,
+// addresses, routes, sysctls and servers, and waits until every link is up,
+// every bridge port forwards and every server answers from the node. On error
+// everything built so far is released. Callers must Close the result. A nil
+// log discards messages.
+func Build(ctx context.Context, log *slog.Logger, spec Spec) (*Topology, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	spec = spec.withDefaults()
+	if err := checkFeatures(spec); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultBuildTimeout)
+		defer cancel()
+	}
+	t := &Topology{spec: spec, log: log, spaces: map[string]*space{}, servers: &serverSet{}}
+	if err := t.build(ctx); err != nil {
+		return nil, errors.Join(err, t.Close())
+	}
+	log.Debug("netharness: topology ready", "pods", len(spec.Pods), "clients", len(spec.Clients))
+	return t, nil
+}
+
+// BuildT builds spec for a test: it fails tb on error, logs through tb.Log and
+// closes the topology in tb.Cleanup. Call kerneltest.Need first.
+func BuildT(tb testing.TB, spec Spec) *Topology {
+	tb.Helper()
+	log := slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	t, err := Build(context.Background(), log, spec)
+	if err != nil {
+		tb.Fatalf("netharness: build topology: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := t.Close(); err != nil {
+			tb.Errorf("netharness: close topology: %v", err)
+		}
+	})
+	return t
+}
+
+type tbWriter struct{ tb testing.TB }
+
+func (w tbWriter) Write(p []byte) (int, error) {
+	w.tb.Helper()
+	w.tb.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
+var _ io.Writer = tbWriter{}
+
+func (t *Topology) build(ctx context.Context) error {
+	names := []string{NodeName}
+	for _, p := range t.spec.Pods {
+		names = append(names, p.Name)
+	}
+	for _, c := range t.spec.Clients {
+		names = append(names, c.Name)
+	}
+	for _, name := range names {
+		if err := t.addSpace(name); err != nil {
+			return err
+		}
+	}
+	steps := []func(context.Context) error{t.setupNode, t.setupPods, t.setupClients, t.waitLinks, t.startServers, t.waitServers}
+	for i, step := range steps {
+		start := time.Now()
+		if err := step(ctx); err != nil {
+			return err
+		}
+		t.log.Debug("netharness: build step done", "step", i, "took", time.Since(start))
+	}
+	return nil
+}
+
+// addSpace creates a namespace with lo up and IPv6 DAD off.
+func (t *Topology) addSpace(name string) error {
+	ns, err := newNamespace()
+	if err != nil {
+		return err
+	}
+	sp := &space{ns: ns}
+	t.spaces[name] = sp
+	t.order = append(t.order, name)
+	err = runIn(ns, func() error {
+		var err error
+		sp.nl, err = netlink.NewHandle(unix.NETLINK_ROUTE)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("netharness: netlink handle in %s: %w", name, err)
+	}
+	lo, err := sp.nl.LinkByName("lo")
+	if err == nil {
+		err = sp.nl.LinkSetUp(lo)
+	}
+	if err != nil {
+		return fmt.Errorf("netharness: %s: lo up: %w", name, err)
+	}
+	if HaveIPv6() {
+		return t.setSysctls(name, map[string]string{
+			"net.ipv6.conf.all.accept_dad":     "0",
+			"net.ipv6.conf.default.accept_dad": "0",
+		})
+	}
+	return nil
+}
+
+func (t *Topology) space(name string) (*space, error) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if t.closed {
+		return nil, ErrClosed
+	}
+	sp, ok := t.spaces[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownNamespace, name)
+	}
+	return sp, nil
+}
+
+// Close stops the servers and releases every namespace (the kernel then
+// deletes their links). It is idempotent.
+func (t *Topology) Close() error {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil
+	}
+	t.closed = true
+	t.mu.Unlock()
+	errs := []error{t.servers.stop()}
+	for i := len(t.order) - 1; i >= 0; i-- {
+		sp := t.spaces[t.order[i]]
+		if sp.nl != nil {
+			sp.nl.Close()
+		}
+		if err := sp.ns.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("netharness: close %s: %w", t.order[i], err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Do runs fn on an OS thread inside the named namespace (NodeName, a pod or a
+// client). Sockets fn creates stay in that namespace; goroutines fn starts do
+// not run in it.
+func (t *Topology) Do(name string, fn func() error) error {
+	sp, err := t.space(name)
+	if err != nil {
+		return err
+	}
+	return runIn(sp.ns, fn)
+}
+
+// NS returns the handle of the named namespace. It stays valid until Close;
+// do not close it. For google/nftables: nftables.WithNetNSFd(int(h)).
+func (t *Topology) NS(name string) (netns.NsHandle, error) {
+	sp, err := t.space(name)
+	if err != nil {
+		return netns.None(), err
+	}
+	return sp.ns, nil
+}
+
+// NodeNS returns the handle of the node namespace (valid until Close).
+func (t *Topology) NodeNS() netns.NsHandle {
+	sp, err := t.space(NodeName)
+	if err != nil {
+		return netns.None()
+	}
+	return sp.ns
+}
+
+// NSPath returns a path that opens the named namespace while the topology is
+// open, for APIs that take one (moby/ipvs.New, nsenter --net=).
+func (t *Topology) NSPath(name string) (string, error) {
+	sp, err := t.space(name)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), int(sp.ns)), nil
+}
+
+// Netlink returns the topology's rtnetlink handle for the named namespace
+// (owned by the topology; do not close it).
+func (t *Topology) Netlink(name string) (*netlink.Handle, error) {
+	sp, err := t.space(name)
+	if err != nil {
+		return nil, err
+	}
+	return sp.nl, nil
+}
+
+// Spec returns the spec the topology was built from, with defaults filled in.
+func (t *Topology) Spec() Spec { return t.spec }
+
+// Addrs returns the addresses of the named pod or client, or of the node
+// (external addresses first, then bridge addresses).
+func (t *Topology) Addrs(name string) []netip.Addr {
+	var out []netip.Addr
+	add := func(ps []netip.Prefix) {
+		for _, p := range ps {
+			out = append(out, p.Addr())
+		}
+	}
+	for _, p := range t.spec.Pods {
+		if p.Name == name {
+			add(p.Addrs)
+		}
+	}
+	for _, c := range t.spec.Clients {
+		if c.Name == name {
+			add(c.Addrs)
+		}
+	}
+	if name == NodeName {
+		add(t.spec.Node.ExtAddrs)
+		add(t.spec.Node.BridgeAddrs)
+	}
+	return out
+}
