@@ -1,0 +1,178 @@
+package rulegen
+
+import (
+	"net/netip"
+
+	"github.com/proxykit/proxykit/nat"
+	"github.com/proxykit/proxykit/servicemodel"
+)
+
+var families = [2]servicemodel.IPFamily{servicemodel.IPv4, servicemodel.IPv6}
+
+// Compile builds the Plan for a node from a snapshot. It is pure and
+// deterministic, and its cost is linear in the snapshot's size.
+func Compile(snap *servicemodel.Snapshot, node Node, cfg Config) (*Plan, error) {
+	if err := cfg.validate(node); err != nil {
+		return nil, err
+	}
+	p := &Plan{Node: node, Config: cfg,
+		entries: servicemodel.NewCOWMap[servicemodel.ServicePortName, *ServicePlan](servicemodel.HashPortName)}
+	edit := p.entries.Edit()
+	for _, svc := range snap.Services() {
+		for _, port := range svc.Ports {
+			if sp := p.compilePort(snap, svc, port); sp != nil {
+				edit.Set(sp.Name, sp)
+			}
+		}
+	}
+	p.entries = edit.Done()
+	return p, nil
+}
+
+// Update returns a new Plan in which the named service ports are recompiled
+// from snap (and removed when gone); every other entry is shared with p. A
+// nil changed list recompiles everything.
+func (p *Plan) Update(snap *servicemodel.Snapshot, changed []servicemodel.ServicePortName) (*Plan, error) {
+	if changed == nil {
+		return Compile(snap, p.Node, p.Config)
+	}
+	next := &Plan{Node: p.Node, Config: p.Config}
+	edit := p.entries.Edit()
+	for _, name := range changed {
+		edit.Delete(name)
+		svc, ok := snap.Service(name.NamespacedName)
+		if !ok {
+			continue
+		}
+		for _, port := range svc.Ports {
+			if svc.PortName(port) == name {
+				if sp := p.compilePort(snap, svc, port); sp != nil {
+					edit.Set(name, sp)
+				}
+			}
+		}
+	}
+	next.entries = edit.Done()
+	return next, nil
+}
+
+func (p *Plan) compilePort(snap *servicemodel.Snapshot, svc *servicemodel.Service, port servicemodel.ServicePort) *ServicePlan {
+	if svc.Headless {
+		return nil
+	}
+	sp := &ServicePlan{Name: svc.PortName(port)}
+	for _, f := range families {
+		if !p.Config.HasFamily(f) {
+			continue
+		}
+		clusterIP, ok := svc.ClusterIP(f)
+		if !ok {
+			continue
+		}
+		pp := p.compileFamily(svc, port, f, clusterIP, snap.Endpoints(sp.Name, f))
+		if f == servicemodel.IPv4 {
+			sp.V4 = pp
+		} else {
+			sp.V6 = pp
+		}
+	}
+	if sp.V4 == nil && sp.V6 == nil {
+		return nil
+	}
+	return sp
+}
+
+func (p *Plan) compileFamily(svc *servicemodel.Service, port servicemodel.ServicePort, f servicemodel.IPFamily,
+	clusterIP netip.Addr, eps []servicemodel.PortEndpoint) *PortPlan {
+	pp := &PortPlan{
+		Name: svc.PortName(port), Family: f, Protocol: port.Protocol,
+		ClusterIP: clusterIP, Port: port.Port,
+		InternalLocal:       svc.InternalTrafficPolicy == servicemodel.PolicyLocal,
+		ExternalLocal:       svc.ExternallyAccessible() && svc.ExternalTrafficPolicy == servicemodel.PolicyLocal,
+		ClusterIPMasquerade: p.clusterIPMasquerade(),
+		Affinity:            svc.AffinityTimeout,
+		Scheduler:           svc.Scheduler,
+	}
+	if pp.ExternalLocal {
+		pp.HealthCheckNodePort = svc.HealthCheckNodePort
+	}
+	pp.Frontends = p.frontends(svc, port, f, clusterIP)
+	categorize(pp, toPlanEndpoints(eps, svc.PublishNotReadyAddresses, p.Node.Name), p.Node)
+	return pp
+}
+
+func (p *Plan) clusterIPMasquerade() nat.Condition {
+	switch {
+	case p.Config.MasqueradeAll:
+		return nat.Always
+	case p.Config.LocalDetector.Implemented():
+		return nat.IfNotLocal
+	}
+	return nat.Never
+}
+
+func (p *Plan) frontends(svc *servicemodel.Service, port servicemodel.ServicePort, f servicemodel.IPFamily, clusterIP netip.Addr) []Frontend {
+	fes := []Frontend{{Kind: ClusterIP, Addr: clusterIP, Port: port.Port}}
+	for _, ip := range svc.ExternalIPs {
+		if servicemodel.FamilyOf(ip) == f {
+			fes = append(fes, Frontend{Kind: ExternalIP, Addr: ip, Port: port.Port})
+		}
+	}
+	if svc.Type == servicemodel.TypeLoadBalancer {
+		for _, in := range svc.LoadBalancerIngress {
+			if servicemodel.FamilyOf(in.IP) == f && in.IPMode != servicemodel.IPModeProxy {
+				fes = append(fes, Frontend{Kind: LoadBalancer, Addr: in.IP, Port: port.Port,
+					SourceRanges: familyPrefixes(svc.LoadBalancerSourceRanges, f)})
+			}
+		}
+	}
+	if port.NodePort != 0 {
+		fes = append(fes, p.nodePortFrontends(port.NodePort, f)...)
+	}
+	return fes
+}
+
+func familyPrefixes(ps []netip.Prefix, f servicemodel.IPFamily) []netip.Prefix {
+	var out []netip.Prefix
+	for _, pr := range ps {
+		if servicemodel.FamilyOf(pr.Addr()) == f {
+			out = append(out, pr)
+		}
+	}
+	return out
+}
+
+// nodePortFrontends spells the NodePort scope: every local address, the
+// primary IP, or the node IPs inside the configured CIDRs.
+func (p *Plan) nodePortFrontends(nodePort int32, f servicemodel.IPFamily) []Frontend {
+	npa := p.Config.NodePortAddresses
+	localhost := f == servicemodel.IPv4 && p.Config.LocalhostNodePorts
+	if npa.AllLocal() {
+		return []Frontend{{Kind: NodePort, Port: nodePort, Loopback: localhost}}
+	}
+	var fes []Frontend
+	if npa.Primary {
+		if ip, ok := p.Node.PrimaryIP(f); ok {
+			fes = append(fes, Frontend{Kind: NodePort, Addr: ip, Port: nodePort})
+		}
+		return fes
+	}
+	for _, ip := range p.Node.IPs {
+		if servicemodel.FamilyOf(ip) == f && containsAddr(npa.CIDRs, ip) {
+			fes = append(fes, Frontend{Kind: NodePort, Addr: ip, Port: nodePort})
+		}
+	}
+	if localhost && containsAddr(npa.CIDRs, netip.MustParseAddr("127.0.0.1")) {
+		fes = append(fes, Frontend{Kind: NodePort, Addr: netip.MustParseAddr("127.0.0.1"), Port: nodePort, Loopback: true})
+	}
+	return fes
+}
+
+func containsAddr(ps []netip.Prefix, ip netip.Addr) bool {
+	for _, pr := range ps {
+		if pr.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
