@@ -6,23 +6,19 @@ import (
 	"github.com/proxykit/proxykit/servicemodel"
 )
 
-// topoEndpoint carries the hint fields categorize needs beside an Endpoint.
-type topoEndpoint struct {
-	Endpoint
-	forZones, forNodes []string
+// endpointView reads a snapshot endpoint as the plan sees it on one node.
+type endpointView struct {
+	node            Node
+	publishNotReady bool
 }
 
-func toPlanEndpoints(eps []servicemodel.PortEndpoint, publishNotReady bool, nodeName string) []topoEndpoint {
-	out := make([]topoEndpoint, 0, len(eps))
-	for _, e := range eps {
-		pe := Endpoint{Addr: e.Addr, Port: e.Port, Local: nodeName != "" && e.NodeName == nodeName,
-			Ready: e.Ready, Serving: e.Serving, Terminating: e.Terminating}
-		if publishNotReady {
-			pe.Ready, pe.Serving = true, true
-		}
-		out = append(out, topoEndpoint{Endpoint: pe, forZones: e.ForZones, forNodes: e.ForNodes})
+func (v endpointView) convert(e *servicemodel.PortEndpoint) Endpoint {
+	pe := Endpoint{Addr: e.Addr, Port: e.Port, Local: v.node.Name != "" && e.NodeName == v.node.Name,
+		Ready: e.Ready, Serving: e.Serving, Terminating: e.Terminating}
+	if v.publishNotReady {
+		pe.Ready, pe.Serving = true, true
 	}
-	return out
+	return pe
 }
 
 // categorize fills the cluster and local endpoint sets as Kubernetes defines
@@ -33,26 +29,27 @@ func toPlanEndpoints(eps []servicemodel.PortEndpoint, publishNotReady bool, node
 //   - local set: this node's ready endpoints, or if none, its serving
 //     terminating ones;
 //   - HasEndpoints: any ready or serving-terminating endpoint anywhere.
-func categorize(pp *PortPlan, eps []topoEndpoint, node Node) {
-	usesCluster := !pp.InternalLocal || !pp.ExternalLocal && hasExternal(pp)
-	usesLocal := pp.InternalLocal || pp.ExternalLocal
-	for _, e := range eps {
-		if e.Ready || e.Serving && e.Terminating {
+func categorize(pp *PortPlan, raw []servicemodel.PortEndpoint, v endpointView) {
+	eps := make([]Endpoint, len(raw))
+	for i := range raw {
+		eps[i] = v.convert(&raw[i])
+		if eps[i].Ready || eps[i].Serving && eps[i].Terminating {
 			pp.HasEndpoints = true
-			break
 		}
 	}
+	usesCluster := !pp.InternalLocal || !pp.ExternalLocal && hasExternal(pp)
+	usesLocal := pp.InternalLocal || pp.ExternalLocal
 	if usesCluster {
-		filter := topologyFilter(eps, node)
-		pp.ClusterEndpoints = pick(eps, func(e topoEndpoint) bool { return e.Ready && filter(e) })
+		inTopo := topologyFilter(raw, eps, v.node)
+		pp.ClusterEndpoints = pick(eps, func(i int) bool { return eps[i].Ready && inTopo(i) })
 		if len(pp.ClusterEndpoints) == 0 {
-			pp.ClusterEndpoints = pick(eps, func(e topoEndpoint) bool { return e.Serving && e.Terminating && filter(e) })
+			pp.ClusterEndpoints = pick(eps, func(i int) bool { return eps[i].Serving && eps[i].Terminating && inTopo(i) })
 		}
 	}
 	if usesLocal {
-		pp.LocalEndpoints = pick(eps, func(e topoEndpoint) bool { return e.Local && e.Ready })
+		pp.LocalEndpoints = pick(eps, func(i int) bool { return eps[i].Local && eps[i].Ready })
 		if len(pp.LocalEndpoints) == 0 {
-			pp.LocalEndpoints = pick(eps, func(e topoEndpoint) bool { return e.Local && e.Serving && e.Terminating })
+			pp.LocalEndpoints = pick(eps, func(i int) bool { return eps[i].Local && eps[i].Serving && eps[i].Terminating })
 		}
 	}
 }
@@ -66,11 +63,21 @@ func hasExternal(pp *PortPlan) bool {
 	return false
 }
 
-func pick(eps []topoEndpoint, keep func(topoEndpoint) bool) []Endpoint {
-	var out []Endpoint
-	for _, e := range eps {
-		if keep(e) {
-			out = append(out, e.Endpoint)
+// pick returns the endpoints that keep accepts, in a slice of exact size.
+func pick(eps []Endpoint, keep func(int) bool) []Endpoint {
+	n := 0
+	for i := range eps {
+		if keep(i) {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]Endpoint, 0, n)
+	for i := range eps {
+		if keep(i) {
+			out = append(out, eps[i])
 		}
 	}
 	return out
@@ -80,28 +87,28 @@ func pick(eps []topoEndpoint, keep func(topoEndpoint) bool) []Endpoint {
 // are used only when every ready endpoint carries them and at least one is
 // for this node (node hints) or this node's zone (zone hints); otherwise all
 // endpoints are eligible.
-func topologyFilter(eps []topoEndpoint, node Node) func(topoEndpoint) bool {
+func topologyFilter(raw []servicemodel.PortEndpoint, eps []Endpoint, node Node) func(int) bool {
 	allNode, allZone, forNode, forZone := true, true, false, false
-	for _, e := range eps {
-		if !e.Ready {
+	for i := range raw {
+		if !eps[i].Ready {
 			continue
 		}
-		if len(e.forNodes) == 0 {
+		if len(raw[i].ForNodes) == 0 {
 			allNode = false
-		} else if slices.Contains(e.forNodes, node.Name) {
+		} else if slices.Contains(raw[i].ForNodes, node.Name) {
 			forNode = true
 		}
-		if len(e.forZones) == 0 {
+		if len(raw[i].ForZones) == 0 {
 			allZone = false
-		} else if slices.Contains(e.forZones, node.Zone) {
+		} else if slices.Contains(raw[i].ForZones, node.Zone) {
 			forZone = true
 		}
 	}
 	switch {
 	case allNode && forNode && node.Name != "":
-		return func(e topoEndpoint) bool { return slices.Contains(e.forNodes, node.Name) }
+		return func(i int) bool { return slices.Contains(raw[i].ForNodes, node.Name) }
 	case allZone && forZone && node.Zone != "":
-		return func(e topoEndpoint) bool { return slices.Contains(e.forZones, node.Zone) }
+		return func(i int) bool { return slices.Contains(raw[i].ForZones, node.Zone) }
 	}
-	return func(topoEndpoint) bool { return true }
+	return func(int) bool { return true }
 }

@@ -97,7 +97,7 @@ func (p *Plan) compileFamily(svc *servicemodel.Service, port servicemodel.Servic
 		pp.HealthCheckNodePort = svc.HealthCheckNodePort
 	}
 	pp.Frontends = p.frontends(svc, port, f, clusterIP)
-	categorize(pp, toPlanEndpoints(eps, svc.PublishNotReadyAddresses, p.Node.Name), p.Node)
+	categorize(pp, eps, endpointView{node: p.Node, publishNotReady: svc.PublishNotReadyAddresses})
 	return pp
 }
 

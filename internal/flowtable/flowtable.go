@@ -54,7 +54,9 @@ const (
 )
 
 // String names the result.
-func (r Result) String() string { return [...]string{"reached", "rejected", "dropped", "?"}[min(int(r), 3)] }
+func (r Result) String() string {
+	return [...]string{"reached", "rejected", "dropped", "?"}[min(int(r), 3)]
+}
 
 // Want is a case's expected outcome.
 type Want struct {

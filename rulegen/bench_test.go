@@ -1,0 +1,49 @@
+package rulegen_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/proxykit/proxykit/internal/fixture"
+	"github.com/proxykit/proxykit/rulegen"
+)
+
+func BenchmarkCompile(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("services=%d/endpoints=10", n), func(b *testing.B) {
+			c, err := fixture.New(n, 10)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := rulegen.Compile(c.Snapshot, fixture.Node(), fixture.Config()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkUpdateOneEndpoint measures Plan.Update after one endpoint of one
+// service changed, at 10k services × 10 endpoints.
+func BenchmarkUpdateOneEndpoint(b *testing.B) {
+	c, err := fixture.New(10000, 10)
+	if err != nil {
+		b.Fatal(err)
+	}
+	plan, err := rulegen.Compile(c.Snapshot, fixture.Node(), fixture.Config())
+	if err != nil {
+		b.Fatal(err)
+	}
+	snap, changed, err := c.ChangeOneEndpoint(5000, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := plan.Update(snap, changed); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
