@@ -83,7 +83,10 @@ var (
 )
 
 func (p *dumpParser) line(line string) error {
-	trimmed := strings.TrimLeft(line, " \t")
+	trimmed := line
+	if trimmed != "" && (trimmed[0] == ' ' || trimmed[0] == '\t') {
+		trimmed = strings.TrimLeft(line, " \t")
+	}
 	if trimmed == "" || trimmed[0] == '#' {
 		return nil
 	}
@@ -100,7 +103,7 @@ func (p *dumpParser) line(line string) error {
 		return nil
 	case p.table == nil:
 		return errOutsideTable
-	case strings.TrimRight(trimmed, " \t") == "COMMIT":
+	case trimmed[0] == 'C' && strings.TrimRight(trimmed, " \t") == "COMMIT":
 		p.flushRun()
 		p.table = nil
 		return nil
@@ -191,11 +194,18 @@ func (p *dumpParser) flushRun() {
 
 // cutBlank splits s at its first run of blanks.
 func cutBlank(s string) (first, rest string) {
-	i := strings.IndexAny(s, " \t")
+	i := strings.IndexByte(s, ' ')
+	if t := strings.IndexByte(s, '\t'); t >= 0 && (i < 0 || t < i) {
+		i = t
+	}
 	if i < 0 {
 		return s, ""
 	}
-	return s[:i], strings.TrimLeft(s[i:], " \t")
+	first, rest = s[:i], s[i+1:]
+	if rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
+		rest = strings.TrimLeft(rest, " \t")
+	}
+	return first, rest
 }
 
 // parseCounters reads "[packets:bytes]".

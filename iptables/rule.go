@@ -93,9 +93,13 @@ func (r *Rule) setSpec(spec string) error {
 // analyze scans spec once: it derives Comment, Target and Goto, and sets
 // Spec to spec when canonical, or to its canonical rewrite.
 func (r *Rule) analyze(spec string) error {
+	if r.analyzeFast(spec) {
+		return nil
+	}
 	r.Comment, r.Target, r.Goto = "", "", false
 	sc := newTokenScanner(spec)
 	var want byte // what the next argument is: 'c' comment, 't' target, 's' skipped value
+	pendingGoto := false
 	for {
 		t, ok, err := sc.next()
 		if err != nil {
@@ -112,7 +116,7 @@ func (r *Rule) analyze(spec string) error {
 			want = 0
 			continue
 		case 't':
-			r.Target = t.value(spec)
+			r.Target, r.Goto = t.value(spec), pendingGoto
 			want = 0
 			continue
 		case 's':
@@ -128,9 +132,9 @@ func (r *Rule) analyze(spec string) error {
 		case "--log-prefix", "--nflog-prefix":
 			want = 's'
 		case "-j", "--jump":
-			want, r.Goto = 't', false
+			want, pendingGoto = 't', false
 		case "-g", "--goto":
-			want, r.Goto = 't', true
+			want, pendingGoto = 't', true
 		}
 	}
 	if sc.canonical {

@@ -201,7 +201,8 @@ func saveStringSafe(v string) bool {
 // QuoteSaveString quotes v the way iptables-save prints string option values
 // such as --comment and --log-prefix (xtables_save_string): bare when v is
 // non-empty and made only of letters, digits, '_' and '-'; otherwise in
-// double quotes with '"', '\' and '\” escaped by a backslash.
+// double quotes with double quote, backslash and single quote escaped by a
+// backslash.
 func QuoteSaveString(v string) string {
 	if saveStringSafe(v) {
 		return v
