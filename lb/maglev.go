@@ -1,0 +1,137 @@
+package lb
+
+import (
+	"cmp"
+	"slices"
+)
+
+// mh is Maglev hashing (Eisenbud et al., NSDI 2016, section 3.4), keyed like
+// IPVS's mh by the client address (and port with WithPort).
+//
+// Each live backend gets a permutation of the M table slots from two hashes
+// of its ID: offset = h1 mod M, skip = h2 mod (M-1) + 1 (M prime, so every
+// skip walks all slots). Backends take turns claiming their next free
+// preferred slot until the table is full, so each gets M/N slots (floor or
+// ceiling) and a change of the set moves few keys of surviving backends.
+// Turns go in order of h1, so the table depends on the set, not on the
+// order of the slice given to Update.
+//
+// Weights use the weighted variant (as Envoy does): the heaviest backends
+// claim a slot on every round, a backend of weight w on w/max of the rounds
+// (it accumulates credit w per round and claims when the credit reaches
+// max). Shares are proportional to weight; equal weights give the classic
+// algorithm.
+//
+// Table size: WithTableSize, else 65537; grown to the next prime >= 100*N
+// when N (live backends) exceeds 655 (or the fixed size), so a backend
+// always has about 100 slots or more. A size change moves most keys. Memory:
+// 4 bytes per slot (256 KiB at 65537).
+type mh struct {
+	core[maglevTable]
+	port bool
+}
+
+type maglevTable struct {
+	tab []int32 // slot -> index into all
+}
+
+const (
+	defaultTableSize = 65537
+	maxTableSize     = 1 << 24
+	slotsPerBackend  = 100
+)
+
+func newMH(bs []Backend, o *options) (Scheduler, error) {
+	s := &mh{port: o.port}
+	fixed := o.tableSize
+	derive := func(st *set, _ *view[maglevTable]) maglevTable {
+		return maglevTable{tab: buildMaglev(st, tableSize(len(st.live), fixed))}
+	}
+	return made(s, s.init(MaglevHashing, false, bs, derive))
+}
+
+func (s *mh) Pick(k PickKey) (Backend, error) {
+	v := s.cur.Load()
+	tab := v.x.tab
+	if len(tab) == 0 {
+		return Backend{}, ErrNoBackend
+	}
+	h := keyHash(k.Client, s.port, seedSource)
+	return v.all[tab[reduce(h, uint64(len(tab)))]], nil
+}
+
+// tableSize returns the table size for n live backends, given a fixed size
+// (0 = default).
+func tableSize(n int, fixed uint64) uint64 {
+	want := uint64(n) * slotsPerBackend
+	switch {
+	case fixed != 0 && uint64(n) <= fixed:
+		return fixed
+	case fixed == 0 && want <= defaultTableSize:
+		return defaultTableSize
+	case want >= maxTableSize:
+		return prevPrime(maxTableSize)
+	default:
+		return nextPrime(want)
+	}
+}
+
+// maglevTurn is one backend's walk through its permutation.
+type maglevTurn struct {
+	next   uint64 // next preferred slot
+	skip   uint64
+	weight int64
+	credit int64
+	index  int32 // into set.all
+}
+
+// buildMaglev fills a table of m slots. It returns nil when s has no live
+// backend.
+func buildMaglev(s *set, m uint64) []int32 {
+	if len(s.live) == 0 {
+		return nil
+	}
+	turns := make([]maglevTurn, len(s.live))
+	var maxW int64
+	for j, i := range s.live {
+		b := s.all[i]
+		turns[j] = maglevTurn{
+			next:   hashString(b.ID, seedOffset) % m,
+			skip:   hashString(b.ID, seedSkip)%(m-1) + 1,
+			weight: int64(b.Weight),
+			index:  i,
+		}
+		maxW = max(maxW, int64(b.Weight))
+	}
+	slices.SortFunc(turns, func(a, b maglevTurn) int {
+		return cmp.Or(cmp.Compare(a.next, b.next), cmp.Compare(a.skip, b.skip), cmp.Compare(a.index, b.index))
+	})
+	tab := make([]int32, m)
+	filled := make([]uint64, (m+63)/64)
+	for placed := uint64(0); placed < m; {
+		for j := range turns {
+			t := &turns[j]
+			if !s.uniform {
+				if t.credit += t.weight; t.credit < maxW {
+					continue
+				}
+				t.credit -= maxW
+			}
+			c := t.next
+			for filled[c>>6]&(1<<(c&63)) != 0 {
+				if c += t.skip; c >= m {
+					c -= m
+				}
+			}
+			filled[c>>6] |= 1 << (c & 63)
+			tab[c] = t.index
+			if t.next = c + t.skip; t.next >= m {
+				t.next -= m
+			}
+			if placed++; placed == m {
+				break
+			}
+		}
+	}
+	return tab
+}
