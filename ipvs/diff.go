@@ -1,0 +1,232 @@
+package ipvs
+
+import (
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// Changed names what may differ between two states. Diff then looks at these
+// objects only (plus the virtual servers with terminating real servers), so
+// its cost follows the change.
+type Changed struct {
+	Services  []VSKey
+	Addresses []netip.Addr
+	Sets      []string // whole sets are compared
+}
+
+// DiffOptions tune Diff.
+type DiffOptions struct {
+	// Changed limits the comparison; nil compares everything.
+	Changed *Changed
+	// Terminating, when set, removes real servers gracefully (weight 0 first,
+	// deletion once drained or expired) and is updated by Diff: Diff records
+	// real servers it starts terminating and forgets the ones it deletes or
+	// restores. nil deletes removed real servers at once.
+	Terminating *Terminating
+}
+
+// Diff returns the operations that turn current into desired, in OpKind
+// order: sets and entries are added first, then addresses, virtual servers
+// and real servers; deletions follow in the reverse order. Nil states are
+// empty. Equal states give no operations.
+func Diff(current, desired *State, opts DiffOptions) Ops {
+	if current == nil {
+		current = &State{}
+	}
+	if desired == nil {
+		desired = &State{}
+	}
+	d := differ{cur: current, des: desired, term: opts.Terminating, buckets: map[OpKind]Ops{}}
+	ch := opts.Changed
+	if ch == nil {
+		ch = &Changed{
+			Services:  unionKeys(current.Services, desired.Services, compareKeys),
+			Addresses: unionKeys(current.Addresses, desired.Addresses, netip.Addr.Compare),
+			Sets:      unionKeys(current.Sets, desired.Sets, strings.Compare),
+		}
+	} else if d.term != nil {
+		ch = &Changed{Services: mergeKeys(ch.Services, d.term.Services()), Addresses: ch.Addresses, Sets: ch.Sets}
+	}
+	for _, n := range ch.Sets {
+		d.set(n)
+	}
+	for _, a := range ch.Addresses {
+		d.address(a)
+	}
+	for _, k := range ch.Services {
+		d.service(k)
+	}
+	var ops Ops
+	for k := OpCreateSet; k <= OpDestroySet; k++ {
+		ops = append(ops, d.buckets[k]...)
+	}
+	return ops
+}
+
+// unionKeys returns the keys of a and b, sorted, without duplicates.
+func unionKeys[K comparable, V any](a, b map[K]V, cmp func(K, K) int) []K {
+	keys := make([]K, 0, max(len(a), len(b)))
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, cmp)
+	return keys
+}
+
+// mergeKeys returns a's keys followed by those of b not in a, sorted.
+func mergeKeys(a, b []VSKey) []VSKey {
+	seen := make(map[VSKey]struct{}, len(a)+len(b))
+	for _, k := range slices.Concat(a, b) {
+		seen[k] = struct{}{}
+	}
+	return slices.SortedFunc(maps.Keys(seen), compareKeys)
+}
+
+type differ struct {
+	cur, des *State
+	term     *Terminating
+	buckets  map[OpKind]Ops
+}
+
+func (d *differ) emit(o Op) { d.buckets[o.Kind] = append(d.buckets[o.Kind], o) }
+
+func (d *differ) address(a netip.Addr) {
+	_, have := d.cur.Addresses[a]
+	_, want := d.des.Addresses[a]
+	switch {
+	case want && !have:
+		d.emit(Op{Kind: OpAddAddress, Addr: a})
+	case have && !want:
+		d.emit(Op{Kind: OpDelAddress, Addr: a})
+	}
+}
+
+func (d *differ) set(name string) {
+	cur, des := d.cur.Sets[name], d.des.Sets[name]
+	switch {
+	case cur != nil && des == nil:
+		d.emit(Op{Kind: OpDestroySet, Set: cur})
+		return
+	case cur != nil && !cur.SameSpec(des):
+		// Recreate: the destroy must come before the create.
+		d.buckets[OpCreateSet] = append(d.buckets[OpCreateSet], Op{Kind: OpDestroySet, Set: cur})
+		cur = nil
+	}
+	if des == nil {
+		return
+	}
+	if cur == nil {
+		d.emit(Op{Kind: OpCreateSet, Set: des.Spec()})
+		cur = &IPSet{}
+	}
+	spec := des.Spec()
+	for _, e := range missing(des.Entries, cur.Entries) {
+		d.emit(Op{Kind: OpAddEntry, Set: spec, Entry: e})
+	}
+	for _, e := range missing(cur.Entries, des.Entries) {
+		d.emit(Op{Kind: OpDelEntry, Set: spec, Entry: e})
+	}
+}
+
+// missing returns the entries of a that b lacks, in order.
+func missing(a, b map[SetEntry]struct{}) []SetEntry {
+	var out []SetEntry
+	for e := range a {
+		if _, ok := b[e]; !ok {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, compareEntries)
+	return out
+}
+
+func (d *differ) service(k VSKey) {
+	cur, des := d.cur.Services[k], d.des.Services[k]
+	switch {
+	case cur == nil && des == nil:
+	case cur == nil:
+		d.emit(Op{Kind: OpAddService, VS: des.Settings()})
+		for _, r := range sortedReals(des.Reals) {
+			d.emit(Op{Kind: OpAddReal, VS: des, Real: r})
+		}
+	case des == nil:
+		d.emit(Op{Kind: OpDelService, VS: cur.Clone()})
+	default:
+		if !cur.SameSettings(des) {
+			d.emit(Op{Kind: OpUpdateService, VS: des.Settings(), Prev: cur.Settings()})
+		}
+		d.reals(cur, des)
+	}
+	if d.term != nil && d.term.has(k) {
+		d.term.prune(k, des)
+	}
+}
+
+// reals diffs the real servers of one virtual server present on both sides.
+func (d *differ) reals(cur, des *VirtualServer) {
+	curIdx, desIdx := indexReals(cur.Reals), indexReals(des.Reals)
+	restoring := d.term != nil && d.term.has(des.VSKey)
+	for _, r := range sortedReals(des.Reals) {
+		i := curIdx(r.Key())
+		switch {
+		case i < 0:
+			d.emit(Op{Kind: OpAddReal, VS: des, Real: r})
+		case !cur.Reals[i].Equal(r):
+			d.emit(Op{Kind: OpUpdateReal, VS: des, Real: r, PrevReal: cur.Reals[i]})
+		}
+		if i >= 0 && restoring {
+			d.term.forget(des.VSKey, r.Key())
+		}
+	}
+	for _, r := range sortedReals(cur.Reals) {
+		if desIdx(r.Key()) >= 0 {
+			continue
+		}
+		if d.term == nil {
+			d.emit(Op{Kind: OpDelReal, VS: cur, Real: r})
+		} else if o, ok := d.term.removed(cur, r); ok {
+			d.emit(o)
+		}
+	}
+}
+
+// sortedReals returns rs in order (a copy when it had to sort).
+func sortedReals(rs []RealServer) []RealServer {
+	less := func(a, b RealServer) int {
+		if c := a.Addr.Compare(b.Addr); c != 0 {
+			return c
+		}
+		return int(a.Port) - int(b.Port)
+	}
+	if slices.IsSortedFunc(rs, less) {
+		return rs
+	}
+	rs = slices.Clone(rs)
+	slices.SortFunc(rs, less)
+	return rs
+}
+
+// indexReals returns a lookup from key to index in rs, -1 when absent: a
+// linear scan for short lists, a map for long ones.
+func indexReals(rs []RealServer) func(RSKey) int {
+	if len(rs) <= 16 {
+		return func(k RSKey) int { return findReal(rs, k) }
+	}
+	m := make(map[RSKey]int, len(rs))
+	for i, r := range rs {
+		m[r.Key()] = i
+	}
+	return func(k RSKey) int {
+		if i, ok := m[k]; ok {
+			return i
+		}
+		return -1
+	}
+}

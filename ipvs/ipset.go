@@ -1,0 +1,241 @@
+package ipvs
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// SetType is an ipset type this package programs.
+type SetType string
+
+// The supported ipset types: what kube-proxy's IPVS mode needs.
+const (
+	HashIP        SetType = "hash:ip"
+	HashNet       SetType = "hash:net"
+	HashIPPort    SetType = "hash:ip,port"
+	HashIPPortIP  SetType = "hash:ip,port,ip"
+	HashIPPortNet SetType = "hash:ip,port,net"
+)
+
+// hasPort reports whether entries of t carry a protocol and port.
+func (t SetType) hasPort() bool {
+	return t == HashIPPort || t == HashIPPortIP || t == HashIPPortNet
+}
+
+// hasSecond reports whether entries of t carry a second address.
+func (t SetType) hasSecond() bool { return t == HashIPPortIP || t == HashIPPortNet }
+
+// valid reports whether t is supported.
+func (t SetType) valid() bool {
+	switch t {
+	case HashIP, HashNet, HashIPPort, HashIPPortIP, HashIPPortNet:
+		return true
+	}
+	return false
+}
+
+// IPSet is a named set of one family and type, with its entries.
+type IPSet struct {
+	Name    string // at most 31 bytes, no white space
+	Type    SetType
+	IPv6    bool   // family inet6 instead of inet
+	MaxElem uint32 // 0 means the kernel default (65536)
+	Entries map[SetEntry]struct{}
+}
+
+// NewIPSet returns an empty set.
+func NewIPSet(name string, typ SetType, ipv6 bool) *IPSet {
+	return &IPSet{Name: name, Type: typ, IPv6: ipv6, Entries: map[SetEntry]struct{}{}}
+}
+
+// Add inserts entries.
+func (s *IPSet) Add(es ...SetEntry) {
+	if s.Entries == nil {
+		s.Entries = map[SetEntry]struct{}{}
+	}
+	for _, e := range es {
+		s.Entries[e] = struct{}{}
+	}
+}
+
+// SameSpec reports whether s and o have the same name, type, family and size.
+func (s *IPSet) SameSpec(o *IPSet) bool {
+	return s.Name == o.Name && s.Type == o.Type && s.IPv6 == o.IPv6 && s.maxElem() == o.maxElem()
+}
+
+func (s *IPSet) maxElem() uint32 {
+	if s.MaxElem == 0 {
+		return 65536
+	}
+	return s.MaxElem
+}
+
+// Equal reports whether s and o have the same spec and entries.
+func (s *IPSet) Equal(o *IPSet) bool {
+	if !s.SameSpec(o) || len(s.Entries) != len(o.Entries) {
+		return false
+	}
+	for e := range s.Entries {
+		if _, ok := o.Entries[e]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Clone returns a deep copy of s.
+func (s *IPSet) Clone() *IPSet {
+	c := *s
+	c.Entries = maps.Clone(s.Entries)
+	if c.Entries == nil {
+		c.Entries = map[SetEntry]struct{}{}
+	}
+	return &c
+}
+
+// Spec returns a copy of s without entries.
+func (s *IPSet) Spec() *IPSet {
+	c := *s
+	c.Entries = nil
+	return &c
+}
+
+// Sorted returns the entries in order.
+func (s *IPSet) Sorted() []SetEntry {
+	return slices.SortedFunc(maps.Keys(s.Entries), compareEntries)
+}
+
+// SetEntry is one member of an ipset. Which fields count depends on the type:
+// hash:ip uses Addr (a full-length prefix), hash:net Addr (any prefix),
+// hash:ip,port Addr, Protocol and Port, hash:ip,port,ip and hash:ip,port,net
+// also Addr2.
+type SetEntry struct {
+	Addr     netip.Prefix
+	Protocol Protocol
+	Port     uint16
+	Addr2    netip.Prefix
+}
+
+// HostEntry returns a hash:ip entry.
+func HostEntry(a netip.Addr) SetEntry { return SetEntry{Addr: netip.PrefixFrom(a, a.BitLen())} }
+
+// NetEntry returns a hash:net entry.
+func NetEntry(p netip.Prefix) SetEntry { return SetEntry{Addr: p.Masked()} }
+
+// PortEntry returns a hash:ip,port entry.
+func PortEntry(a netip.Addr, proto Protocol, port uint16) SetEntry {
+	return SetEntry{Addr: netip.PrefixFrom(a, a.BitLen()), Protocol: proto, Port: port}
+}
+
+// PortIPEntry returns a hash:ip,port,ip entry.
+func PortIPEntry(a netip.Addr, proto Protocol, port uint16, a2 netip.Addr) SetEntry {
+	e := PortEntry(a, proto, port)
+	e.Addr2 = netip.PrefixFrom(a2, a2.BitLen())
+	return e
+}
+
+// PortNetEntry returns a hash:ip,port,net entry.
+func PortNetEntry(a netip.Addr, proto Protocol, port uint16, p netip.Prefix) SetEntry {
+	e := PortEntry(a, proto, port)
+	e.Addr2 = p.Masked()
+	return e
+}
+
+func compareEntries(a, b SetEntry) int {
+	return cmp.Or(comparePrefix(a.Addr, b.Addr), cmp.Compare(a.Protocol, b.Protocol),
+		cmp.Compare(a.Port, b.Port), comparePrefix(a.Addr2, b.Addr2))
+}
+
+func comparePrefix(a, b netip.Prefix) int {
+	return cmp.Or(a.Addr().Compare(b.Addr()), cmp.Compare(a.Bits(), b.Bits()))
+}
+
+// String prints the entry as ipset does: "10.96.0.1,tcp:443",
+// "10.0.0.0/8", "10.0.0.10,tcp:30080,10.244.1.5".
+func (e SetEntry) String() string {
+	var b strings.Builder
+	b.WriteString(prefixText(e.Addr))
+	if e.Protocol != 0 {
+		b.WriteString("," + strings.ToLower(e.Protocol.String()) + ":" + strconv.Itoa(int(e.Port)))
+	}
+	if e.Addr2.IsValid() {
+		b.WriteString("," + prefixText(e.Addr2))
+	}
+	return b.String()
+}
+
+// prefixText prints a full-length prefix as a bare address.
+func prefixText(p netip.Prefix) string {
+	if p.Bits() == p.Addr().BitLen() {
+		return p.Addr().String()
+	}
+	return p.String()
+}
+
+// ParseSetEntry reads an entry of a set of type t, as ipset prints it.
+func ParseSetEntry(t SetType, s string) (SetEntry, error) {
+	parts := strings.Split(s, ",")
+	want := 1
+	if t.hasPort() {
+		want = 2
+	}
+	if t.hasSecond() {
+		want = 3
+	}
+	if len(parts) != want {
+		return SetEntry{}, fmt.Errorf("ipset entry %q: want %d comma-separated parts for %s", s, want, t)
+	}
+	var e SetEntry
+	var err error
+	if e.Addr, err = parsePrefixOrAddr(parts[0], t == HashNet); err != nil {
+		return SetEntry{}, fmt.Errorf("ipset entry %q: %w", s, err)
+	}
+	if t.hasPort() {
+		proto, port, ok := strings.Cut(parts[1], ":")
+		n, perr := strconv.ParseUint(port, 10, 16)
+		e.Protocol = protocolByName(proto)
+		if !ok || perr != nil || e.Protocol == 0 {
+			return SetEntry{}, fmt.Errorf("ipset entry %q: bad proto:port %q", s, parts[1])
+		}
+		e.Port = uint16(n)
+	}
+	if t.hasSecond() {
+		if e.Addr2, err = parsePrefixOrAddr(parts[2], t == HashIPPortNet); err != nil {
+			return SetEntry{}, fmt.Errorf("ipset entry %q: %w", s, err)
+		}
+	}
+	return e, nil
+}
+
+func parsePrefixOrAddr(s string, netOK bool) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		if !netOK {
+			return netip.Prefix{}, fmt.Errorf("%q: a network where an address is expected", s)
+		}
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+}
+
+// protocolByName maps "tcp", "udp", "sctp" (any case) to a Protocol, else 0.
+func protocolByName(s string) Protocol {
+	switch strings.ToLower(s) {
+	case "tcp":
+		return TCP
+	case "udp":
+		return UDP
+	case "sctp":
+		return SCTP
+	}
+	return 0
+}
