@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // DefaultProbeTimeout is how long a probe waits for an answer. A reject comes
@@ -124,7 +126,7 @@ func probeOnce(ctx context.Context, proto string, dst netip.AddrPort, opts Probe
 func exchange(ctx context.Context, proto string, dst netip.AddrPort, opts ProbeOptions) Result {
 	pctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	var d net.Dialer
+	d := net.Dialer{Control: recvErr}
 	if opts.Source.IsValid() {
 		if proto == "tcp" {
 			d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(opts.Source, 0))
@@ -172,6 +174,24 @@ func parseAnswer(line string) (string, netip.Addr, error) {
 		}
 	}
 	return "", netip.Addr{}, fmt.Errorf("netharness: unexpected answer %q", line)
+}
+
+// recvErr sets IP_RECVERR / IPV6_RECVERR on a probe socket. An ICMP error
+// that comes back while connect(2) still holds the socket (always, on a
+// namespace topology with no latency) is otherwise only a "soft" error, and
+// TCP would wait for its SYN retransmission (1 s) to notice; with RECVERR the
+// error is queued and wakes the poller, and SO_ERROR returns it at once.
+func recvErr(network, _ string, c syscall.RawConn) error {
+	level, opt := unix.SOL_IP, unix.IP_RECVERR
+	if strings.HasSuffix(network, "6") {
+		level, opt = unix.SOL_IPV6, unix.IPV6_RECVERR
+	}
+	var serr error
+	err := c.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), level, opt, 1) })
+	if err != nil {
+		return err
+	}
+	return serr
 }
 
 // classify maps a probe error to an Outcome; ctx is the caller's context.

@@ -1,7 +1,9 @@
 package netharness
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -40,6 +42,16 @@ func (t *Topology) Sysctl(ns, key string) (string, error) {
 }
 
 func (t *Topology) setSysctls(ns string, kv map[string]string) error {
+	return t.writeSysctls(ns, kv, false)
+}
+
+// setSysctlsIfPresent is setSysctls that skips keys this kernel (or this
+// namespace) does not have.
+func (t *Topology) setSysctlsIfPresent(ns string, kv map[string]string) error {
+	return t.writeSysctls(ns, kv, true)
+}
+
+func (t *Topology) writeSysctls(ns string, kv map[string]string, skipMissing bool) error {
 	keys := make([]string, 0, len(kv))
 	for k := range kv {
 		keys = append(keys, k)
@@ -51,7 +63,11 @@ func (t *Topology) setSysctls(ns string, kv map[string]string) error {
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(path, []byte(kv[k]), 0o644); err != nil {
+			err = os.WriteFile(path, []byte(kv[k]), 0o644)
+			if skipMissing && errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
 				return fmt.Errorf("netharness: set %s=%s in %s: %w", k, kv[k], ns, err)
 			}
 		}

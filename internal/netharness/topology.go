@@ -149,13 +149,36 @@ func (t *Topology) addSpace(name string) error {
 	if err != nil {
 		return fmt.Errorf("netharness: %s: lo up: %w", name, err)
 	}
-	if HaveIPv6() {
-		return t.setSysctls(name, map[string]string{
-			"net.ipv6.conf.all.accept_dad":     "0",
-			"net.ipv6.conf.default.accept_dad": "0",
-		})
+	return t.tuneSpace(name)
+}
+
+// tuneSpace makes a namespace deterministic for tests: no IPv6 DAD, no ICMP
+// redirects sent or accepted (a pod would otherwise learn to reach a service
+// IP "directly"), and no ICMP error rate limits (a redirect, or a burst of
+// probes, would otherwise silence the next reject).
+func (t *Topology) tuneSpace(name string) error {
+	kv := map[string]string{
+		"net.ipv4.conf.all.accept_redirects":     "0",
+		"net.ipv4.conf.default.accept_redirects": "0",
+		"net.ipv4.conf.all.send_redirects":       "0",
+		"net.ipv4.conf.default.send_redirects":   "0",
+		"net.ipv4.icmp_ratelimit":                "0",
 	}
-	return nil
+	if HaveIPv6() {
+		kv["net.ipv6.conf.all.accept_dad"] = "0"
+		kv["net.ipv6.conf.default.accept_dad"] = "0"
+		kv["net.ipv6.conf.all.accept_redirects"] = "0"
+		kv["net.ipv6.conf.default.accept_redirects"] = "0"
+		kv["net.ipv6.icmp.ratelimit"] = "0"
+	}
+	if err := t.setSysctls(name, kv); err != nil {
+		return err
+	}
+	// Per namespace only on newer kernels; global (and left alone) on older ones.
+	return t.setSysctlsIfPresent(name, map[string]string{
+		"net.ipv4.icmp_msgs_per_sec": "1000000",
+		"net.ipv4.icmp_msgs_burst":   "1000000",
+	})
 }
 
 func (t *Topology) space(name string) (*space, error) {
