@@ -74,6 +74,8 @@ type Syncer struct {
 	backend Backend
 	opts    SyncerOptions
 	wake    chan struct{}
+	parked  chan struct{} // test hooks, nil outside tests
+	resume  chan struct{}
 
 	mu      sync.Mutex
 	snap    *servicemodel.Snapshot
@@ -138,6 +140,9 @@ func (s *Syncer) Run(ctx context.Context) error {
 			wait = due.Sub(now)
 		}
 		timer.Reset(wait)
+		if s.parked != nil && !s.park(ctx) { // test hook: the test acts while the loop is parked
+			return ctx.Err()
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -150,6 +155,21 @@ func (s *Syncer) Run(ctx context.Context) error {
 			default:
 			}
 		}
+	}
+}
+
+// park reports the loop parked and waits to be resumed (tests only).
+func (s *Syncer) park(ctx context.Context) bool {
+	select {
+	case s.parked <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	select {
+	case <-s.resume:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
