@@ -171,6 +171,12 @@ func TestSyncerCoalescesAndResyncs(t *testing.T) {
 	if n := len(h.be.reqs[1].Changed); n != 3 || h.be.reqs[1].Plan.Len() != 20 {
 		t.Fatalf("request: %d changed, plan of %d", n, h.be.reqs[1].Plan.Len())
 	}
+	// The next sync carries only what changed since the last success.
+	h.change(7)
+	h.clk.Step(time.Second)
+	if r := h.report(); r.Changed != 1 {
+		t.Fatalf("changes of a successful sync sent again: %+v", r)
+	}
 	// The periodic full resync.
 	h.clk.Step(time.Hour)
 	if r := h.report(); !r.Full {
