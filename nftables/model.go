@@ -1,0 +1,210 @@
+package nftables
+
+import (
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Family is an nftables table family.
+type Family uint8
+
+// Table families (values are the kernel's NFPROTO_* numbers).
+const (
+	FamilyInet Family = 1
+	FamilyIPv4 Family = 2
+	FamilyIPv6 Family = 10
+)
+
+// String returns the family as nft spells it: "ip", "ip6" or "inet".
+func (f Family) String() string {
+	switch f {
+	case FamilyIPv4:
+		return "ip"
+	case FamilyIPv6:
+		return "ip6"
+	case FamilyInet:
+		return "inet"
+	}
+	return fmt.Sprintf("family(%d)", uint8(f))
+}
+
+// TableID names a table: its family and its name.
+type TableID struct {
+	Family Family
+	Name   string
+}
+
+// String returns "ip proxykit".
+func (id TableID) String() string { return id.Family.String() + " " + id.Name }
+
+// DefaultTables are the tables this package owns unless told otherwise.
+var DefaultTables = []TableID{{FamilyIPv4, "proxykit"}, {FamilyIPv6, "proxykit"}}
+
+// Ruleset is the set of tables a backend owns, in order.
+type Ruleset struct {
+	Tables []*Table
+}
+
+// Table returns the table with the given id, or nil.
+func (r *Ruleset) Table(id TableID) *Table {
+	if r == nil {
+		return nil
+	}
+	for _, t := range r.Tables {
+		if t.ID() == id {
+			return t
+		}
+	}
+	return nil
+}
+
+// Table is one nftables table: its chains and its sets and maps, each kept
+// in insertion order (the order the printer uses) and indexed by name.
+type Table struct {
+	Family  Family
+	Name    string
+	Comment string
+
+	chains   []*Chain
+	chainIdx map[string]*Chain
+	sets     []*Set
+	setIdx   map[string]*Set
+}
+
+// NewTable returns an empty table.
+func NewTable(family Family, name string) *Table {
+	return &Table{Family: family, Name: name, chainIdx: map[string]*Chain{}, setIdx: map[string]*Set{}}
+}
+
+// ID returns the table's family and name.
+func (t *Table) ID() TableID { return TableID{t.Family, t.Name} }
+
+// AddChain adds c; a second chain of the same name is an error.
+func (t *Table) AddChain(c *Chain) error {
+	if c == nil {
+		return fmt.Errorf("%w: nil chain", ErrInvalid)
+	}
+	if err := validName("chain", c.Name); err != nil {
+		return err
+	}
+	if t.chainIdx == nil {
+		t.chainIdx = map[string]*Chain{}
+	}
+	if _, dup := t.chainIdx[c.Name]; dup {
+		return fmt.Errorf("%w: chain %q added twice to table %s", ErrInvalid, c.Name, t.ID())
+	}
+	t.chainIdx[c.Name] = c
+	t.chains = append(t.chains, c)
+	return nil
+}
+
+// AddSet adds s; a second set or map of the same name is an error.
+func (t *Table) AddSet(s *Set) error {
+	if s == nil {
+		return fmt.Errorf("%w: nil set", ErrInvalid)
+	}
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if t.setIdx == nil {
+		t.setIdx = map[string]*Set{}
+	}
+	if _, dup := t.setIdx[s.Name]; dup {
+		return fmt.Errorf("%w: set %q added twice to table %s", ErrInvalid, s.Name, t.ID())
+	}
+	t.setIdx[s.Name] = s
+	t.sets = append(t.sets, s)
+	return nil
+}
+
+// Chain returns the named chain, or nil.
+func (t *Table) Chain(name string) *Chain { return t.chainIdx[name] }
+
+// Set returns the named set or map, or nil.
+func (t *Table) Set(name string) *Set { return t.setIdx[name] }
+
+// Chains returns the chains in insertion order (do not modify the slice).
+func (t *Table) Chains() []*Chain { return t.chains }
+
+// Sets returns the sets and maps in insertion order (do not modify the slice).
+func (t *Table) Sets() []*Set { return t.sets }
+
+// Hook makes a chain a base chain.
+type Hook struct {
+	Type     string // "filter", "nat" or "route"
+	Hook     string // "prerouting", "input", "forward", "output", "postrouting"
+	Priority int    // e.g. -100 (printed "dstnat" where nft does)
+	Policy   string // "accept" (default when empty) or "drop"
+}
+
+// Chain is a base chain (Hook set) or a regular chain.
+type Chain struct {
+	Name  string
+	Hook  *Hook
+	Rules []Rule
+
+	hashOnce sync.Once
+	hash     uint64
+}
+
+// Rule is a list of statements and an optional comment.
+type Rule struct {
+	Stmts   []Stmt
+	Comment string
+}
+
+// Set is a named set (Data zero and !Verdict) or map (Verdict or Data).
+type Set struct {
+	Name string
+	// Key lists the key's data types; more than one makes a concatenation.
+	Key []DataType
+	// Verdict makes it a verdict map; Data (non-zero) a data map.
+	Verdict bool
+	Data    DataType
+	// Flags.
+	Timeout bool // "flags timeout": elements may carry timeouts
+	Dynamic bool // "flags dynamic": rules may add elements (update @set)
+	// DefaultTimeout is the set's "timeout" for elements added without one.
+	DefaultTimeout time.Duration
+	// Size is the set's maximum size; dynamic sets get 65535 when zero, as nft does.
+	Size    uint32
+	Comment string
+
+	Elements []Element
+}
+
+// Element is one set element or map entry.
+type Element struct {
+	Key     []Value
+	Verdict *Verdict // for verdict maps
+	Data    *Value   // for data maps
+	Timeout time.Duration
+	Comment string
+}
+
+// Verdict kinds.
+type VerdictKind uint8
+
+// Verdicts.
+const (
+	VerdictAccept VerdictKind = iota + 1
+	VerdictDrop
+	VerdictReturn
+	VerdictJump
+	VerdictGoto
+)
+
+// Verdict is a rule's final statement or a verdict map's value.
+type Verdict struct {
+	Kind  VerdictKind
+	Chain string // for jump and goto
+}
+
+// Accept, Drop, Return, Jump and Goto build verdicts.
+func Accept() Verdict            { return Verdict{Kind: VerdictAccept} }
+func Drop() Verdict              { return Verdict{Kind: VerdictDrop} }
+func Return() Verdict            { return Verdict{Kind: VerdictReturn} }
+func Jump(chain string) Verdict  { return Verdict{Kind: VerdictJump, Chain: chain} }
+func Goto(chain string) Verdict  { return Verdict{Kind: VerdictGoto, Chain: chain} }
+func (v Verdict) target() string { return v.Chain }

@@ -1,0 +1,134 @@
+package nftables
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"runtime"
+	"syscall"
+
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// errOutcomeUnknown marks a batch whose replies were lost (ENOBUFS): the
+// kernel may or may not have committed it.
+var errOutcomeUnknown = errors.New("batch outcome unknown")
+
+// nlSocket is a NETLINK_NETFILTER socket, opened inside a network namespace.
+type nlSocket struct {
+	fd int
+}
+
+// openSocket opens the socket in the namespace nsFd (-1: the caller's). The
+// namespace switch happens on a throwaway locked thread, so a failure to
+// switch back cannot leak into other goroutines.
+func openSocket(nsFd int) (*nlSocket, error) {
+	type result struct {
+		fd  int
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		restored := true
+		defer func() {
+			if restored {
+				runtime.UnlockOSThread()
+			} // else: the goroutine exits locked and the runtime discards the thread
+		}()
+		if nsFd >= 0 {
+			orig, err := netns.Get()
+			if err != nil {
+				ch <- result{-1, fmt.Errorf("nftables: current netns: %w", err)}
+				return
+			}
+			defer orig.Close()
+			if err := unix.Setns(nsFd, unix.CLONE_NEWNET); err != nil {
+				ch <- result{-1, fmt.Errorf("nftables: setns: %w", err)}
+				return
+			}
+			defer func() {
+				if err := netns.Set(orig); err != nil {
+					restored = false
+				}
+			}()
+		}
+		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
+		if err != nil {
+			ch <- result{-1, fmt.Errorf("nftables: netlink socket: %w", err)}
+			return
+		}
+		if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+			_ = unix.Close(fd)
+			ch <- result{-1, fmt.Errorf("nftables: bind: %w", err)}
+			return
+		}
+		ch <- result{fd, nil}
+	}()
+	r := <-ch
+	if r.err != nil {
+		return nil, r.err
+	}
+	// Generous buffers so that error reports of a large batch are not dropped.
+	_ = unix.SetsockoptInt(r.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20)
+	return &nlSocket{fd: r.fd}, nil
+}
+
+func (s *nlSocket) close() error { return unix.Close(s.fd) }
+
+// nlError is one error report: the seq of the refused message and its errno.
+type nlError struct {
+	seq   uint32
+	errno syscall.Errno
+}
+
+// send sends one batch (the kernel processes it synchronously within
+// sendmsg) and collects the error reports queued for it.
+func (s *nlSocket) send(buf []byte) ([]nlError, error) {
+	if _, err := s.drain(); err != nil && !errors.Is(err, errOutcomeUnknown) {
+		return nil, err
+	}
+	if len(buf)+4096 > 200<<10 {
+		if err := unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, len(buf)+4096); err != nil {
+			return nil, fmt.Errorf("nftables: SO_SNDBUFFORCE %d: %w", len(buf), err)
+		}
+	}
+	if err := unix.Sendto(s.fd, buf, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return nil, fmt.Errorf("nftables: sendmsg (%d bytes): %w", len(buf), err)
+	}
+	return s.drain()
+}
+
+// drain reads every queued message without blocking.
+func (s *nlSocket) drain() ([]nlError, error) {
+	var errs []nlError
+	rbuf := make([]byte, 64<<10)
+	for {
+		n, _, err := unix.Recvfrom(s.fd, rbuf, unix.MSG_DONTWAIT)
+		switch {
+		case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EWOULDBLOCK):
+			return errs, nil
+		case errors.Is(err, unix.ENOBUFS):
+			return errs, fmt.Errorf("nftables: %w: %w", errOutcomeUnknown, unix.ENOBUFS)
+		case errors.Is(err, unix.EINTR):
+			continue
+		case err != nil:
+			return errs, fmt.Errorf("nftables: recvmsg: %w", err)
+		}
+		msgs, err := syscall.ParseNetlinkMessage(rbuf[:n])
+		if err != nil {
+			return errs, fmt.Errorf("nftables: parse reply: %w", err)
+		}
+		for _, m := range msgs {
+			if m.Header.Type != unix.NLMSG_ERROR || len(m.Data) < 4+nlmsgHdrLen {
+				continue
+			}
+			code := int32(binary.NativeEndian.Uint32(m.Data[:4]))
+			if code == 0 {
+				continue // an ack
+			}
+			errs = append(errs, nlError{seq: binary.NativeEndian.Uint32(m.Data[4+8:]), errno: syscall.Errno(-code)})
+		}
+	}
+}
