@@ -135,7 +135,8 @@ type VirtualServer struct {
 	// Timeout is the persistence timeout in seconds; 0 means not persistent.
 	Timeout uint32
 	// PersistBits is the persistence netmask as a prefix length (ipvsadm -M);
-	// 0 means the full length of the family (one client address).
+	// 0 means the full length of the family (one client address). It only
+	// counts when Timeout is set.
 	PersistBits uint8
 	// Reals are the real servers, in any order; Sort orders them.
 	Reals []RealServer
@@ -190,7 +191,7 @@ func sameForward(a, b Forward) bool {
 // persistence (real servers aside).
 func (v *VirtualServer) SameSettings(o *VirtualServer) bool {
 	return v.VSKey == o.VSKey && v.Scheduler == o.Scheduler && v.Flags&KnownFlags == o.Flags&KnownFlags &&
-		v.Timeout == o.Timeout && v.persistBits() == o.persistBits()
+		v.Timeout == o.Timeout && (v.Timeout == 0 || v.persistBits() == o.persistBits())
 }
 
 // persistBits is PersistBits with 0 resolved to the family's full length.
