@@ -18,14 +18,14 @@ const legacyPolicyGlobal = "Global"
 
 // ServiceFromAPI converts a Service.
 //
-// An ExternalName Service (or type "" defaulted to ClusterIP, as the API
-// server does) converts to a Service with only Name and Type set, and no
-// error; servicemodel.Tracker treats it as deleted.
+// An ExternalName Service converts to a Service with only Name and Type set,
+// and no error; servicemodel.Tracker treats it as deleted.
 //
-// Fields follow the API server's defaults: protocol TCP, an unset targetPort
-// is the port number, externalTrafficPolicy "Global" means Cluster, ClientIP
-// affinity without timeoutSeconds gets servicemodel.DefaultAffinityTimeout,
-// clusterIPs falls back to clusterIP, and "None" means headless.
+// Fields follow the API server's defaults: type ClusterIP, protocol TCP, an
+// unset targetPort is the port number, externalTrafficPolicy "Global" means
+// Cluster, ClientIP affinity without timeoutSeconds gets
+// servicemodel.DefaultAffinityTimeout, clusterIPs falls back to clusterIP,
+// and "None" means headless.
 // loadBalancerSourceRanges falls back to the annotation
 // service.beta.kubernetes.io/load-balancer-source-ranges (comma-separated)
 // when the field is empty. Ingress entries without an IP (hostname only) are

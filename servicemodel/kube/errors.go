@@ -1,0 +1,104 @@
+package kube
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/proxykit/proxykit/servicemodel"
+)
+
+// ErrTooLarge is returned (wrapped) when Load's input exceeds its size cap.
+var ErrTooLarge = errors.New("input too large")
+
+// Source says where in a stream an object or a problem is.
+type Source struct {
+	Doc  int    // 1-based index among the stream's non-empty documents
+	Line int    // 1-based line of the stream where the document starts
+	Item string // the path inside a List, e.g. "items[2]" or "items[0].items[1]"; "" for a document itself
+}
+
+// String prints "document 3" or "document 3 items[2]".
+func (s Source) String() string {
+	out := "document " + strconv.Itoa(s.Doc)
+	if s.Item != "" {
+		out += " " + s.Item
+	}
+	return out
+}
+
+func (s Source) item(i int) Source {
+	p := "items[" + strconv.Itoa(i) + "]"
+	if s.Item != "" {
+		p = s.Item + "." + p
+	}
+	s.Item = p
+	return s
+}
+
+// DocError is a document that cannot be read: malformed YAML or JSON, a
+// value of the wrong type, a document that is not an object, a missing kind
+// or apiVersion. Err is the parser's error.
+type DocError struct {
+	Source
+	ErrLine int // 1-based line of the stream where the parser found the problem; 0 if unknown
+	Err     error
+}
+
+// yamlLine matches the relative line number that YAML parser errors carry.
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
+
+// Error prints "document 3 (line 12): line 14: yaml: could not find expected ':'".
+func (e *DocError) Error() string {
+	msg := e.Err.Error()
+	if e.ErrLine > 0 {
+		msg = "line " + strconv.Itoa(e.ErrLine) + ": " + yamlLine.ReplaceAllString(msg, "yaml: ")
+	}
+	return fmt.Sprintf("%s (line %d): %s", e.Source, e.Line, msg)
+}
+
+func (e *DocError) Unwrap() error { return e.Err }
+
+// yamlDocError makes a DocError from a YAML parser error, translating the
+// parser's line (relative to the document) into a line of the stream.
+func yamlDocError(src Source, err error) *DocError {
+	de := &DocError{Source: src, Err: err}
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		if n, convErr := strconv.Atoi(m[1]); convErr == nil {
+			de.ErrLine = src.Line + n - 1
+		}
+	}
+	return de
+}
+
+// ObjectError is an object that was read but does not convert: Err is
+// usually a *servicemodel.ValidationError listing every problem with its
+// field path.
+type ObjectError struct {
+	Source
+	Kind string
+	Name types.NamespacedName
+	Err  error
+}
+
+// Error prints "document 3 (Service default/web): spec.ports[1].port:
+// Invalid value: 70000: must be between 1 and 65535, inclusive", with the
+// problems joined by "; ".
+func (e *ObjectError) Error() string {
+	msg := e.Err.Error()
+	var ve *servicemodel.ValidationError
+	if errors.As(e.Err, &ve) {
+		parts := make([]string, 0, len(ve.Errs))
+		for _, fe := range ve.Errs {
+			parts = append(parts, fe.Error())
+		}
+		msg = strings.Join(parts, "; ")
+	}
+	return fmt.Sprintf("%s (%s %s): %s", e.Source, e.Kind, e.Name, msg)
+}
+
+func (e *ObjectError) Unwrap() error { return e.Err }
