@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/proxykit/proxykit/internal/fixture"
@@ -183,4 +184,24 @@ func ExampleCompile() {
 	// Output:
 	// demo/dns:dns/UDP ClusterIP 10.96.0.53:53 forward 1
 	// demo/dns:dns-tcp ClusterIP 10.96.0.53:53 forward 1
+}
+
+func ExamplePlan_Format() {
+	snap, _ := sample.Snapshot()
+	plan, _ := rulegen.Compile(snap, sample.Node(), sample.Config())
+	var b strings.Builder
+	_ = plan.Format(&b, servicemodel.IPv4)
+	for _, block := range strings.Split(b.String(), "\n\n") {
+		if strings.HasPrefix(block, "demo/lb-local") {
+			fmt.Println(block)
+		}
+	}
+	// Output:
+	// demo/lb-local:http IPv4
+	//   frontend ClusterIP 10.96.0.30:80
+	//   frontend LoadBalancer 203.0.113.10:80 from [10.0.0.100/32 10.0.0.10/32]
+	//   frontend NodePort *:30081 +localhost
+	//   health check node port 32000
+	//   internal (Cluster): forward to 10.244.1.13:8080 (local) 10.244.2.22:8080, masquerade if-not-local
+	//   external (Local): forward to 10.244.1.13:8080 (local), masquerade never; from pods and the node as internal (the node's masqueraded)
 }

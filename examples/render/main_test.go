@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+func runRender(args ...string) (int, string, string) {
+	var out, errb strings.Builder
+	code := run(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestSampleAllModes(t *testing.T) {
+	code, out, errs := runRender()
+	if code != exitOK || errs != "" {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	for _, want := range []string{"######## mode plan", "demo/web:http IPv4", "demo/web:http IPv6", "frontend LoadBalancer 203.0.113.10:80"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}
+
+func TestFamilyAndFlags(t *testing.T) {
+	code, out, _ := runRender("-mode", "plan", "-family", "6", "-node-name", "node-b", "-masquerade-all")
+	if code != exitOK || strings.Contains(out, " IPv4\n") || !strings.Contains(out, "masquerade all: true") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	if !strings.Contains(out, `node "node-b"`) {
+		t.Error("-node-name ignored")
+	}
+}
+
+func TestBadFlags(t *testing.T) {
+	for _, args := range [][]string{{"-family", "5"}, {"-mode", "bogus"}, {"-node-ip", "300.1.1.1"}, {"-cluster-cidr", "10.244.1.0/16"}} {
+		if code, _, errs := runRender(args...); code != exitUsage || errs == "" {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errs)
+		}
+	}
+}
+
+func TestBadInputNamesFileDocumentAndField(t *testing.T) {
+	code, out, errs := runRender("-mode", "plan", "testdata/mixed.yaml")
+	if code != exitUsage || out != "" {
+		t.Fatalf("exit %d, stdout %q", code, out)
+	}
+	want := "testdata/mixed.yaml: document 2 (Service default/web): spec.ports[1].port: Invalid value: 70000"
+	if !strings.Contains(errs, want) {
+		t.Fatalf("stderr lacks %q:\n%s", want, errs)
+	}
+	code, out, _ = runRender("-mode", "plan", "-keep-going", "testdata/mixed.yaml")
+	if code != exitUsage || !strings.Contains(out, "default/good:http IPv4") || !strings.Contains(out, "10.244.1.5:8080") {
+		t.Fatalf("keep-going: exit %d:\n%s", code, out)
+	}
+	if strings.Contains(out, "default/web") {
+		t.Fatal("the bad service was rendered")
+	}
+}
+
+func TestMissingFile(t *testing.T) {
+	code, _, errs := runRender("testdata/no-such-file.yaml")
+	if code != exitUsage || !strings.Contains(errs, "no-such-file.yaml") {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+}
