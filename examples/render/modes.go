@@ -70,4 +70,3 @@ func familiesFor(f servicemodel.IPFamily) []servicemodel.IPFamily {
 func renderPlan(_ context.Context, w io.Writer, plan *rulegen.Plan, f servicemodel.IPFamily) error {
 	return plan.Format(w, familiesFor(f)...)
 }
-
