@@ -47,7 +47,7 @@ func Evaluate(plan *rulegen.Plan, c Case) Outcome {
 // route picks the endpoint set and the masquerade outcome for a source.
 func route(plan *rulegen.Plan, pp *rulegen.PortPlan, fe rulegen.Frontend, from Source) ([]rulegen.Endpoint, rulegen.Action, bool) {
 	det := plan.Config.LocalDetector
-	podLocal := from.Where == FromPod && det.IsLocal(from.Addr, "")
+	podLocal := det.IsLocal(from.Addr, from.iface())
 	if !fe.External() {
 		eps, action := pp.InternalSet()
 		return eps, action, holds(pp.ClusterIPMasquerade, podLocal)
@@ -66,6 +66,19 @@ func route(plan *rulegen.Plan, pp *rulegen.PortPlan, fe rulegen.Frontend, from S
 	}
 	eps, action := pp.ExternalSet()
 	return eps, action, false
+}
+
+// iface is the interface the source's traffic arrives on at the node: the
+// pod bridge for pods, the external link for outside clients, none for the
+// node's own traffic.
+func (s Source) iface() string {
+	switch s.Where {
+	case FromPod:
+		return sample.Bridge
+	case FromOutside:
+		return sample.ExternalLink
+	}
+	return ""
 }
 
 func holds(c nat.Condition, local bool) bool {

@@ -78,6 +78,9 @@ type Case struct {
 	Proto servicemodel.Protocol
 	Dst   netip.AddrPort
 	Want  Want
+	// Variant names the configuration the case runs under ("" is
+	// sample.Config()); see Config.
+	Variant string
 }
 
 // Family returns the case's IP family.

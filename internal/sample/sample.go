@@ -62,6 +62,12 @@ var Clients = []Client{
 	{"client-2", mustAddr("10.0.0.101"), mustAddr("fd00::101")},
 }
 
+// Bridge is the node's pod bridge; the bridge-interface local detector names it.
+const Bridge = "pkbr0"
+
+// ExternalLink is the node's interface towards outside clients.
+const ExternalLink = "pkext0"
+
 // Addresses of the sample topology.
 var (
 	NodeV4 = mustAddr("10.0.0.10")
