@@ -201,3 +201,47 @@ func TestHairpinNeedsHairpinMode(t *testing.T) {
 	}
 	expectReach(t, topo, "pod-b", "tcp", "10.96.0.1:80", "pod-a", "10.244.1.3", ProbeOptions{})
 }
+
+func TestCloseWaitsForDo(t *testing.T) {
+	kerneltest.Need(t)
+	topo, err := Build(context.Background(), nil, Spec{Node: Node{NoBridgeNF: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, release := make(chan struct{}), make(chan struct{})
+	var finished bool
+	doErr := make(chan error, 1)
+	go func() {
+		doErr <- topo.Do(NodeName, func() error {
+			close(started)
+			<-release
+			finished = true
+			return nil
+		})
+	}()
+	<-started
+	closed := make(chan bool, 1)
+	go func() {
+		_ = topo.Close()
+		closed <- finished
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := waitFor(ctx, "Close to begin", func() (bool, error) {
+		topo.mu.RLock()
+		defer topo.mu.RUnlock()
+		return topo.closed, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := topo.Do(NodeName, func() error { return nil }); !errors.Is(err, ErrClosed) {
+		t.Errorf("Do while closing: %v, want ErrClosed", err)
+	}
+	close(release)
+	if !<-closed {
+		t.Error("Close returned before a running Do finished")
+	}
+	if err := <-doErr; err != nil {
+		t.Error(err)
+	}
+}

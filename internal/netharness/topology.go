@@ -35,6 +35,7 @@ type Topology struct {
 	log     *slog.Logger
 	mu      sync.RWMutex
 	closed  bool
+	active  sync.WaitGroup // running Do calls
 	spaces  map[string]*space
 	order   []string // creation order
 	servers *serverSet
@@ -67,10 +68,11 @@ func Build(ctx context.Context, log *slog.Logger, spec Spec) (*Topology, error) 
 		defer cancel()
 	}
 	t := &Topology{spec: spec, log: log, spaces: map[string]*space{}, servers: &serverSet{}}
+	start := time.Now()
 	if err := t.build(ctx); err != nil {
 		return nil, errors.Join(err, t.Close())
 	}
-	log.Debug("netharness: topology ready", "pods", len(spec.Pods), "clients", len(spec.Clients))
+	log.Debug("netharness: topology ready", "pods", len(spec.Pods), "clients", len(spec.Clients), "took", time.Since(start))
 	return t, nil
 }
 
@@ -115,12 +117,10 @@ func (t *Topology) build(ctx context.Context) error {
 		}
 	}
 	steps := []func(context.Context) error{t.setupNode, t.setupPods, t.setupClients, t.waitLinks, t.startServers, t.waitServers}
-	for i, step := range steps {
-		start := time.Now()
+	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return err
 		}
-		t.log.Debug("netharness: build step done", "step", i, "took", time.Since(start))
 	}
 	return nil
 }
@@ -182,20 +182,33 @@ func (t *Topology) tuneSpace(name string) error {
 }
 
 func (t *Topology) space(name string) (*space, error) {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	if t.closed {
-		return nil, ErrClosed
+	sp, release, err := t.acquire(name)
+	if err != nil {
+		return nil, err
 	}
-	sp, ok := t.spaces[name]
-	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownNamespace, name)
-	}
+	release()
 	return sp, nil
 }
 
-// Close stops the servers and releases every namespace (the kernel then
-// deletes their links). It is idempotent.
+// acquire looks up a namespace and keeps Close from releasing it until the
+// returned func is called.
+func (t *Topology) acquire(name string) (*space, func(), error) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if t.closed {
+		return nil, nil, ErrClosed
+	}
+	sp, ok := t.spaces[name]
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: %q", ErrUnknownNamespace, name)
+	}
+	t.active.Add(1)
+	return sp, t.active.Done, nil
+}
+
+// Close waits for running Do calls (and so Probe, Exec, ...), stops the
+// servers and releases every namespace (the kernel then deletes their links).
+// It is idempotent. Do not call it from inside Do.
 func (t *Topology) Close() error {
 	t.mu.Lock()
 	if t.closed {
@@ -204,6 +217,7 @@ func (t *Topology) Close() error {
 	}
 	t.closed = true
 	t.mu.Unlock()
+	t.active.Wait()
 	errs := []error{t.servers.stop()}
 	for i := len(t.order) - 1; i >= 0; i-- {
 		sp := t.spaces[t.order[i]]
@@ -221,10 +235,11 @@ func (t *Topology) Close() error {
 // client). Sockets fn creates stay in that namespace; goroutines fn starts do
 // not run in it.
 func (t *Topology) Do(name string, fn func() error) error {
-	sp, err := t.space(name)
+	sp, release, err := t.acquire(name)
 	if err != nil {
 		return err
 	}
+	defer release()
 	return runIn(sp.ns, fn)
 }
 
