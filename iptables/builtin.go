@@ -50,3 +50,13 @@ func isStandardTarget(name string) bool {
 	}
 	return false
 }
+
+// newStandardTable returns a table holding its built-in chains with the
+// ACCEPT policy, as the kernel creates it.
+func newStandardTable(name string) *Table {
+	t := NewTable(name)
+	for _, c := range BuiltinChains(name) {
+		t.put(&Chain{Name: c, Policy: "ACCEPT"})
+	}
+	return t
+}

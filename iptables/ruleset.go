@@ -87,6 +87,7 @@ type Table struct {
 	Name    string
 	chains  map[string]*Chain
 	nextSeq uint64
+	refs    map[string]int // rules jumping to each target; nil until refCount needs it
 }
 
 // NewTable returns an empty table.
@@ -101,20 +102,12 @@ func (t *Table) Chain(name string) *Chain { return t.chains[name] }
 func (t *Table) Len() int { return len(t.chains) }
 
 // SetChain adds c, or replaces the chain of the same name in its position.
-func (t *Table) SetChain(c *Chain) {
-	if old, ok := t.chains[c.Name]; ok {
-		c.seq = old.seq
-	} else {
-		c.seq = t.nextSeq
-		t.nextSeq++
-	}
-	t.chains[c.Name] = c
-}
+func (t *Table) SetChain(c *Chain) { t.put(c) }
 
 // DeleteChain removes the named chain and reports whether it was there.
 func (t *Table) DeleteChain(name string) bool {
 	_, ok := t.chains[name]
-	delete(t.chains, name)
+	t.remove(name)
 	return ok
 }
 
@@ -125,15 +118,7 @@ func (t *Table) Chains() []*Chain {
 	for _, c := range t.chains {
 		out = append(out, c)
 	}
-	slices.SortFunc(out, func(a, b *Chain) int {
-		if a.seq < b.seq {
-			return -1
-		}
-		if a.seq > b.seq {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, bySeq)
 	return out
 }
 

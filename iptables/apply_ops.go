@@ -1,0 +1,173 @@
+package iptables
+
+import (
+	"fmt"
+	"slices"
+)
+
+// op applies one command to t.
+func (tx *applyTx) op(t *Table, o *Op) error {
+	switch o.Kind {
+	case OpDeclare:
+		return tx.declare(t, o.Chain, o.Policy, o.Counters)
+	case OpNewChain:
+		if t.chains[o.Chain] != nil || IsBuiltin(t.Name, o.Chain) {
+			return fmt.Errorf("%w: %s", ErrChainExists, o.Chain)
+		}
+		if err := checkChainName(o.Chain); err != nil {
+			return err
+		}
+		tx.replace(t, &Chain{Name: o.Chain})
+		return nil
+	case OpPolicy:
+		c := t.chains[o.Chain]
+		if c == nil || !IsBuiltin(t.Name, o.Chain) {
+			return fmt.Errorf("%w: %s", ErrNotBuiltin, o.Chain)
+		}
+		return tx.declare(t, o.Chain, o.Policy, c.Counters)
+	case OpAppend, OpInsert:
+		return tx.add(t, o)
+	case OpDelete:
+		return tx.deleteRule(t, o)
+	case OpFlush:
+		return tx.flush(t, o.Chain)
+	case OpDeleteChain:
+		return tx.deleteChain(t, o.Chain)
+	}
+	return fmt.Errorf("%w %d", ErrBadOp, o.Kind)
+}
+
+// declare is ":CHAIN POLICY [p:b]".
+func (tx *applyTx) declare(t *Table, name, policy string, cnt Counters) error {
+	if IsBuiltin(t.Name, name) {
+		if policy == "" {
+			return nil
+		}
+		if policy != "ACCEPT" && policy != "DROP" {
+			return fmt.Errorf("%w %q for %s", ErrBadPolicy, policy, name)
+		}
+		c := &Chain{Name: name, Policy: policy, Counters: cnt}
+		if old := t.chains[name]; old != nil {
+			c.Rules = slices.Clip(old.Rules)
+		}
+		tx.replace(t, c)
+		return nil
+	}
+	if policy != "" {
+		return fmt.Errorf("%w: policy %s on %s", ErrNotBuiltin, policy, name)
+	}
+	if err := checkChainName(name); err != nil {
+		return err
+	}
+	tx.replace(t, &Chain{Name: name, Counters: cnt})
+	return nil
+}
+
+// add is -A or -I.
+func (tx *applyTx) add(t *Table, o *Op) error {
+	if t.chains[o.Chain] == nil {
+		return fmt.Errorf("%w: %s", ErrNoChain, o.Chain)
+	}
+	if tg := o.Rule.Target; tg != "" {
+		if tc := t.chains[tg]; tc == nil && !isStandardTarget(tg) || tc != nil && IsBuiltin(t.Name, tg) {
+			return fmt.Errorf("%w: %s", ErrNoTarget, tg)
+		}
+	}
+	c, err := tx.writable(t, o.Chain)
+	if err != nil {
+		return err
+	}
+	r := o.Rule
+	r.Chain = c.Name
+	if o.Kind == OpAppend {
+		c.Rules = append(c.Rules, r)
+	} else {
+		pos := max(o.Pos, 1)
+		if pos > len(c.Rules)+1 {
+			return fmt.Errorf("%w: insert at %d into %s (%d rules)", ErrBadPosition, pos, c.Name, len(c.Rules))
+		}
+		c.Rules = slices.Insert(c.Rules, pos-1, r)
+	}
+	t.countRef(r.Target, 1)
+	return nil
+}
+
+// deleteRule is -D, by position or by rule text.
+func (tx *applyTx) deleteRule(t *Table, o *Op) error {
+	c := t.chains[o.Chain]
+	if c == nil {
+		return fmt.Errorf("%w: %s", ErrNoChain, o.Chain)
+	}
+	idx := o.Pos - 1
+	if o.Pos > 0 && o.Pos > len(c.Rules) {
+		return fmt.Errorf("%w: delete %d from %s (%d rules)", ErrBadPosition, o.Pos, c.Name, len(c.Rules))
+	}
+	if o.Pos <= 0 {
+		idx = slices.IndexFunc(c.Rules, func(r Rule) bool { return r.Spec == o.Rule.Spec })
+		if idx < 0 {
+			return fmt.Errorf("%w in %s: %s", ErrNoRule, o.Chain, o.Rule.Spec)
+		}
+	}
+	w, err := tx.writable(t, o.Chain)
+	if err != nil {
+		return err
+	}
+	t.countRef(w.Rules[idx].Target, -1)
+	w.Rules = slices.Delete(w.Rules, idx, idx+1)
+	return nil
+}
+
+// flush is -F (one chain, or every chain when name is "").
+func (tx *applyTx) flush(t *Table, name string) error {
+	names := []string{name}
+	if name == "" {
+		names = chainNames(t, false)
+	} else if t.chains[name] == nil {
+		return fmt.Errorf("%w: %s", ErrNoChain, name)
+	}
+	for _, n := range names {
+		old := t.chains[n]
+		tx.replace(t, &Chain{Name: n, Policy: old.Policy, Counters: old.Counters})
+	}
+	return nil
+}
+
+// deleteChain is -X (one chain, or every user chain when name is "").
+func (tx *applyTx) deleteChain(t *Table, name string) error {
+	names := []string{name}
+	if name == "" {
+		names = chainNames(t, true)
+		// Rules among the chains being deleted do not hold them back.
+		for _, n := range names {
+			if len(t.chains[n].Rules) > 0 {
+				return fmt.Errorf("%w: %s", ErrChainNotEmpty, n)
+			}
+		}
+	}
+	for _, n := range names {
+		c := t.chains[n]
+		switch {
+		case c == nil:
+			return fmt.Errorf("%w: %s", ErrNoChain, n)
+		case IsBuiltin(t.Name, n):
+			return fmt.Errorf("%w: -X %s", ErrBuiltinChain, n)
+		case len(c.Rules) > 0:
+			return fmt.Errorf("%w: %s", ErrChainNotEmpty, n)
+		case t.refCount(n) > 0:
+			return fmt.Errorf("%w: %s (%d references)", ErrChainInUse, n, t.refCount(n))
+		}
+		tx.drop(t, n)
+	}
+	return nil
+}
+
+// chainNames lists the table's chains in order (only user chains if userOnly).
+func chainNames(t *Table, userOnly bool) []string {
+	var names []string
+	for _, c := range t.Chains() {
+		if !userOnly || !IsBuiltin(t.Name, c.Name) {
+			names = append(names, c.Name)
+		}
+	}
+	return names
+}

@@ -1,0 +1,155 @@
+package iptables
+
+import "slices"
+
+// checkReferences makes sure the payload leaves no dangling jump: written
+// rules jump only to owned chains that desired holds, and a chain is deleted
+// only when nothing will reference it (in a full diff, chains that foreign
+// rules still jump to are kept).
+func (td *tableDiff) checkReferences(full bool) error {
+	for _, group := range [][]*Chain{td.added, td.rewritten} {
+		for _, c := range group {
+			if err := td.checkTargets(c); err != nil {
+				return err
+			}
+		}
+	}
+	if len(td.deleted) == 0 || !full {
+		return nil
+	}
+	gone := make(map[string]bool, len(td.deleted))
+	for _, c := range td.deleted {
+		gone[c.Name] = true
+	}
+	for name, c := range td.des.chains {
+		if !td.ownedUser(name) {
+			continue
+		}
+		for i := range c.Rules {
+			if gone[c.Rules[i].Target] {
+				return &ReferenceError{Table: td.name, Chain: name, Target: c.Rules[i].Target}
+			}
+		}
+	}
+	td.keepForeignReferenced(gone)
+	return nil
+}
+
+// checkTargets checks that c's jumps to owned chains land in desired.
+func (td *tableDiff) checkTargets(c *Chain) error {
+	for i := range c.Rules {
+		t := c.Rules[i].Target
+		if t != "" && td.ownedUser(t) && td.des.chains[t] == nil {
+			return &ReferenceError{Table: td.name, Chain: c.Name, Target: t}
+		}
+	}
+	return nil
+}
+
+// keepForeignReferenced takes out of the deletions every chain a foreign
+// chain still jumps to, and the chains those kept chains jump to.
+func (td *tableDiff) keepForeignReferenced(gone map[string]bool) {
+	var queue []string
+	for name, c := range td.cur.chains {
+		if td.own.Owns(name) || IsBuiltin(td.name, name) {
+			continue
+		}
+		for i := range c.Rules {
+			if t := c.Rules[i].Target; gone[t] {
+				gone[t] = false
+				queue = append(queue, t)
+				td.kept = append(td.kept, Change{Kind: ChainKept, Chain: t, Rule: "chain " + name})
+			}
+		}
+	}
+	for len(queue) > 0 {
+		c := td.cur.chains[queue[0]]
+		queue = queue[1:]
+		for i := range c.Rules {
+			if t := c.Rules[i].Target; gone[t] {
+				gone[t] = false
+				queue = append(queue, t)
+				td.kept = append(td.kept, Change{Kind: ChainKept, Chain: t, Rule: "chain " + c.Name})
+			}
+		}
+	}
+	if len(td.kept) == 0 {
+		return
+	}
+	td.deleted = slices.DeleteFunc(td.deleted, func(c *Chain) bool { return !gone[c.Name] })
+	slices.SortFunc(td.kept, func(a, b Change) int {
+		return bySeq(td.cur.chains[a.Chain], td.cur.chains[b.Chain])
+	})
+}
+
+// ownedRules returns the rules of c that jump to owned chains.
+func (td *tableDiff) ownedRules(c *Chain) []Rule {
+	if c == nil {
+		return nil
+	}
+	var out []Rule
+	for _, r := range c.Rules {
+		if r.Target != "" && td.ownedUser(r.Target) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// builtinOps keeps the owned rules of each built-in chain equal to the
+// desired ones, in desired order at the top of the chain, with -D and -I.
+func (td *tableDiff) builtinOps(tp *TablePayload) error {
+	for _, name := range BuiltinChains(td.name) {
+		have := td.ownedRules(td.cur.chains[name])
+		want := td.ownedRules(td.des.chains[name])
+		for _, r := range want {
+			if td.des.chains[r.Target] == nil {
+				return &ReferenceError{Table: td.name, Chain: name, Target: r.Target}
+			}
+		}
+		if specsEqual(have, want) {
+			continue
+		}
+		del, kept := surplus(have, want)
+		ins := want
+		if specsEqual(kept, want[max(0, len(want)-len(kept)):]) && len(kept) <= len(want) {
+			ins = want[:len(want)-len(kept)]
+		} else {
+			del = append(del, kept...)
+		}
+		for _, r := range del {
+			r.Chain = name
+			tp.Ops = append(tp.Ops, Op{Kind: OpDelete, Chain: name, Rule: r})
+			tp.Changes = append(tp.Changes, Change{Kind: RuleDeleted, Chain: name, Rule: r.Spec})
+		}
+		for i := len(ins) - 1; i >= 0; i-- {
+			r := ins[i]
+			r.Chain = name
+			tp.Ops = append(tp.Ops, Op{Kind: OpInsert, Chain: name, Rule: r, Pos: 1})
+			tp.Changes = append(tp.Changes, Change{Kind: RuleInserted, Chain: name, Rule: r.Spec})
+		}
+	}
+	return nil
+}
+
+// surplus splits have into the rules to delete (not wanted, or wanted fewer
+// times) and the rules kept, in order.
+func surplus(have, want []Rule) (del, kept []Rule) {
+	budget := map[string]int{}
+	for _, r := range want {
+		budget[r.Spec]++
+	}
+	for _, r := range have {
+		if budget[r.Spec] > 0 {
+			budget[r.Spec]--
+			kept = append(kept, r)
+		} else {
+			del = append(del, r)
+		}
+	}
+	return del, kept
+}
+
+func specsEqual(a, b []Rule) bool {
+	return slices.EqualFunc(a, b, func(x, y Rule) bool { return x.Spec == y.Spec })
+}

@@ -1,0 +1,94 @@
+package iptables
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// Apply implements Kernel. iptables-restore commits each table on its own,
+// so Apply restores one table per run; before each table but the last it
+// saves that table (iptables-save -c -t), and if a later table fails it
+// puts the saved tables back (iptables-restore -c, replacing them whole)
+// and returns the original error. The nat table goes last, so the large
+// table of a kube-proxy-style ruleset is never saved. A change another
+// program makes to an earlier table between the save and a rollback would
+// be lost; a failed rollback is reported as a *RollbackError.
+func (e *Exec) Apply(ctx context.Context, p *Payload) error {
+	var tables []*TablePayload
+	for _, t := range p.Tables {
+		if len(t.Ops) > 0 {
+			tables = append(tables, t)
+		}
+	}
+	slices.SortStableFunc(tables, func(a, b *TablePayload) int {
+		return boolInt(a.Table == TableNat) - boolInt(b.Table == TableNat)
+	})
+	restore := Tool(e.variant, p.Family, "-restore")
+	var done []savedTable
+	for i, t := range tables {
+		if i < len(tables)-1 {
+			snap, err := e.exec(ctx, Tool(e.variant, p.Family, "-save"), []string{"-c", "-t", t.Table}, nil)
+			if err != nil {
+				return fmt.Errorf("save %s table before apply: %w", t.Table, err)
+			}
+			done = append(done, savedTable{name: t.Table, text: snap})
+		}
+		_, err := e.exec(ctx, restore, []string{"--noflush", "--wait"}, t.appendTo(nil))
+		if err == nil {
+			continue
+		}
+		var re *RestoreError
+		if errors.As(err, &re) {
+			re.Table = t.Table
+		}
+		done = done[:i] // the tables before this one were committed
+		if rbErr := e.rollback(context.WithoutCancel(ctx), p.Family, done); rbErr != nil {
+			return errors.Join(err, rbErr)
+		}
+		return err
+	}
+	return nil
+}
+
+type savedTable struct {
+	name string
+	text []byte
+}
+
+// RollbackError reports tables that could not be put back after a failed
+// Apply: the kernel may hold a partial update; a full resync is due.
+type RollbackError struct {
+	Tables []string
+	Err    error
+}
+
+func (e *RollbackError) Error() string {
+	return fmt.Sprintf("rollback of tables %v failed: %v", e.Tables, e.Err)
+}
+
+func (e *RollbackError) Unwrap() error { return e.Err }
+
+func (e *Exec) rollback(ctx context.Context, f Family, saved []savedTable) error {
+	var failed []string
+	var errs []error
+	for i := len(saved) - 1; i >= 0; i-- {
+		s := saved[i]
+		if _, err := e.exec(ctx, Tool(e.variant, f, "-restore"), []string{"-c", "--wait"}, s.text); err != nil {
+			failed = append(failed, s.name)
+			errs = append(errs, err)
+		}
+	}
+	if len(failed) > 0 {
+		return &RollbackError{Tables: failed, Err: errors.Join(errs...)}
+	}
+	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,83 @@
+package iptables
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"runtime"
+
+	"github.com/vishvananda/netns"
+)
+
+// Runner runs one command with stdin and returns what it wrote. Exec uses
+// it for every iptables command; supply your own to run the commands
+// elsewhere (a network namespace, a container, over ssh) or to record them.
+// On failure err is non-nil and stderr holds the command's error output.
+type Runner func(ctx context.Context, name string, args []string, stdin []byte) (stdout, stderr []byte, err error)
+
+// LocalRunner runs commands with os/exec in the caller's network namespace.
+func LocalRunner() Runner {
+	return func(ctx context.Context, name string, args []string, stdin []byte) ([]byte, []byte, error) {
+		cmd, out, errOut := command(ctx, name, args, stdin)
+		err := cmd.Run()
+		return out.Bytes(), errOut.Bytes(), err
+	}
+}
+
+// NetNSRunner runs commands inside the network namespace ns: a goroutine
+// locks its OS thread, enters ns, starts the command (a child inherits
+// its parent thread's namespace), and returns to its own namespace. The
+// caller keeps ownership of ns.
+func NetNSRunner(ns netns.NsHandle) Runner {
+	return func(ctx context.Context, name string, args []string, stdin []byte) ([]byte, []byte, error) {
+		cmd, out, errOut := command(ctx, name, args, stdin)
+		if err := startInNetNS(ns, cmd); err != nil {
+			if cmd.Process != nil {
+				_ = cmd.Wait()
+			}
+			return nil, nil, fmt.Errorf("start %s in netns: %w", name, err)
+		}
+		err := cmd.Wait()
+		return out.Bytes(), errOut.Bytes(), err
+	}
+}
+
+func command(ctx context.Context, name string, args []string, stdin []byte) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	return cmd, &out, &errOut
+}
+
+// startInNetNS starts cmd from a thread that is inside ns. The thread is
+// returned to its namespace, or, if that fails, left locked so that the
+// runtime discards it when the goroutine ends.
+func startInNetNS(ns netns.NsHandle, cmd *exec.Cmd) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer orig.Close()
+		if err := netns.Set(ns); err != nil {
+			errc <- err
+			return
+		}
+		startErr := cmd.Start()
+		if err := netns.Set(orig); err != nil {
+			errc <- errors.Join(startErr, fmt.Errorf("return to own netns: %w", err))
+			return
+		}
+		runtime.UnlockOSThread()
+		errc <- startErr
+	}()
+	return <-errc
+}

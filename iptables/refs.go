@@ -1,0 +1,59 @@
+package iptables
+
+// Every change to a table's chains goes through put and remove, which keep
+// the table's reference counts (built on first use by refCount) in step.
+
+// put adds c or replaces the chain of the same name, keeping its position.
+func (t *Table) put(c *Chain) {
+	old, ok := t.chains[c.Name]
+	if ok {
+		c.seq = old.seq
+		t.countRefs(old, -1)
+	} else {
+		c.seq = t.nextSeq
+		t.nextSeq++
+	}
+	t.countRefs(c, 1)
+	t.chains[c.Name] = c
+}
+
+// remove deletes the named chain.
+func (t *Table) remove(name string) {
+	if old, ok := t.chains[name]; ok {
+		t.countRefs(old, -1)
+		delete(t.chains, name)
+	}
+}
+
+// countRefs adds d to the reference count of every target of c's rules.
+func (t *Table) countRefs(c *Chain, d int) {
+	if t.refs == nil || c == nil {
+		return
+	}
+	for i := range c.Rules {
+		t.countRef(c.Rules[i].Target, d)
+	}
+}
+
+func (t *Table) countRef(target string, d int) {
+	if t.refs == nil || target == "" {
+		return
+	}
+	if n := t.refs[target] + d; n > 0 {
+		t.refs[target] = n
+	} else {
+		delete(t.refs, target)
+	}
+}
+
+// refCount returns how many rules of the table jump to the named chain.
+// The first call indexes every rule; later changes keep the index current.
+func (t *Table) refCount(name string) int {
+	if t.refs == nil {
+		t.refs = map[string]int{}
+		for _, c := range t.chains {
+			t.countRefs(c, 1)
+		}
+	}
+	return t.refs[name]
+}
