@@ -55,6 +55,10 @@ func (o Outcome) String() string {
 type ProbeOptions struct {
 	Timeout time.Duration // default DefaultProbeTimeout
 	Source  netip.Addr    // local address to bind (one of the prober's); zero: kernel's choice
+	// SourcePort fixes the local port (SO_REUSEADDR is set), so that
+	// consecutive probes share a conntrack entry, e.g. to observe a stale
+	// UDP flow; 0: a new ephemeral port per probe.
+	SourcePort uint16
 }
 
 // Result is one probe's observation.
@@ -127,11 +131,19 @@ func exchange(ctx context.Context, proto string, dst netip.AddrPort, opts ProbeO
 	pctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	d := net.Dialer{Control: recvErr}
-	if opts.Source.IsValid() {
+	if opts.Source.IsValid() || opts.SourcePort != 0 {
+		src := opts.Source
+		if !src.IsValid() {
+			src = netip.IPv6Unspecified()
+			if dst.Addr().Is4() {
+				src = netip.IPv4Unspecified()
+			}
+		}
+		local := netip.AddrPortFrom(src, opts.SourcePort)
 		if proto == "tcp" {
-			d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(opts.Source, 0))
+			d.LocalAddr = net.TCPAddrFromAddrPort(local)
 		} else {
-			d.LocalAddr = net.UDPAddrFromAddrPort(netip.AddrPortFrom(opts.Source, 0))
+			d.LocalAddr = net.UDPAddrFromAddrPort(local)
 		}
 	}
 	conn, err := d.DialContext(pctx, proto, dst.String())
@@ -176,7 +188,8 @@ func parseAnswer(line string) (string, netip.Addr, error) {
 	return "", netip.Addr{}, fmt.Errorf("netharness: unexpected answer %q", line)
 }
 
-// recvErr sets IP_RECVERR / IPV6_RECVERR on a probe socket. An ICMP error
+// recvErr sets IP_RECVERR / IPV6_RECVERR (and SO_REUSEADDR, for
+// ProbeOptions.SourcePort) on a probe socket. An ICMP error
 // that comes back while connect(2) still holds the socket (always, on a
 // namespace topology with no latency) is otherwise only a "soft" error, and
 // TCP would wait for its SYN retransmission (1 s) to notice; with RECVERR the
@@ -187,7 +200,10 @@ func recvErr(network, _ string, c syscall.RawConn) error {
 		level, opt = unix.SOL_IPV6, unix.IPV6_RECVERR
 	}
 	var serr error
-	err := c.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), level, opt, 1) })
+	err := c.Control(func(fd uintptr) {
+		serr = errors.Join(unix.SetsockoptInt(int(fd), level, opt, 1),
+			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1))
+	})
 	if err != nil {
 		return err
 	}

@@ -132,6 +132,21 @@ func TestProbeNDistribution(t *testing.T) {
 	}
 }
 
+func TestFixedSourcePort(t *testing.T) {
+	topo := buildWithRules(t, "nft", testRules, "-f", "-")
+	opts := ProbeOptions{SourcePort: 40000}
+	for _, c := range []struct{ proto, dst, via string }{
+		{"udp", "10.96.0.1:53", "service"}, {"tcp", "10.244.1.2:8080", "direct"}, {"udp", "[fd00:10:96::1]:53", "service"},
+	} {
+		rs := topo.ProbeN(context.Background(), "client-a", c.proto, ap(c.dst), 3, opts)
+		for _, r := range rs {
+			if r.Outcome != Reached || r.Local.Port() != 40000 {
+				t.Errorf("%s %s (%s) from port 40000: %v (local %v)", c.proto, c.dst, c.via, r, r.Local)
+			}
+		}
+	}
+}
+
 const iptablesRules = `*nat
 :PREROUTING ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
