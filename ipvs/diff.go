@@ -150,7 +150,7 @@ func missing(a, b map[SetEntry]struct{}) []SetEntry {
 func (d *differ) service(k VSKey) {
 	cur, des := d.cur.Services[k], d.des.Services[k]
 	switch {
-	case cur == nil && des == nil:
+	case cur == des && d.term == nil: // the same object (or both nil)
 	case cur == nil:
 		d.emit(Op{Kind: OpAddService, VS: des.Settings()})
 		for _, r := range sortedReals(des.Reals) {
@@ -165,12 +165,25 @@ func (d *differ) service(k VSKey) {
 		d.reals(cur, des)
 	}
 	if d.term != nil && d.term.has(k) {
-		d.term.prune(k, des)
+		// Forget real servers that are gone from the kernel, or all of them
+		// when the virtual server goes.
+		if des == nil {
+			cur = nil
+		}
+		d.term.prune(k, cur)
 	}
 }
 
 // reals diffs the real servers of one virtual server present on both sides.
 func (d *differ) reals(cur, des *VirtualServer) {
+	if slices.EqualFunc(cur.Reals, des.Reals, RealServer.Equal) {
+		if d.term != nil && d.term.has(des.VSKey) {
+			for _, r := range des.Reals {
+				d.term.forget(des.VSKey, r.Key())
+			}
+		}
+		return // the common case: same servers in the same order
+	}
 	curIdx, desIdx := indexReals(cur.Reals), indexReals(des.Reals)
 	restoring := d.term != nil && d.term.has(des.VSKey)
 	for _, r := range sortedReals(des.Reals) {

@@ -21,8 +21,10 @@ var _ Kernel = (*Fake)(nil)
 
 // NewFake returns an empty fake kernel.
 func NewFake(opts Options) *Fake {
-	d := &fakeDriver{svcs: map[VSKey]*VirtualServer{}, addrSet: map[netip.Addr]struct{}{}, ipsets: map[string]*IPSet{}}
-	return &Fake{engine: newEngine(d, opts), d: d}
+	o := opts.withDefaults()
+	kern := &fakeKernel{svcs: map[VSKey]*VirtualServer{}, links: map[string]map[netip.Addr]struct{}{}, ipsets: map[string]*IPSet{}}
+	d := &fakeDriver{fakeKernel: kern, dummy: o.Dummy}
+	return &Fake{engine: newEngine(d, o), d: d}
 }
 
 // AddForeign installs a virtual server that is not ours (as another program
@@ -56,7 +58,7 @@ func (f *Fake) SetConns(k VSKey, rs RSKey, active, inactive int) error {
 }
 
 // Dump returns everything the fake kernel holds, ours or not, including the
-// ownership sets. Addresses are those of the dummy interface.
+// ownership sets. Addresses are those of this handle's dummy interface.
 func (f *Fake) Dump() *State {
 	f.d.mu.Lock()
 	defer f.d.mu.Unlock()
@@ -64,7 +66,7 @@ func (f *Fake) Dump() *State {
 	for k, v := range f.d.svcs {
 		st.Services[k] = v.Clone()
 	}
-	for a := range f.d.addrSet {
+	for a := range f.d.links[f.d.dummy] {
 		st.Addresses[a] = struct{}{}
 	}
 	for n, s := range f.d.ipsets {
@@ -80,14 +82,19 @@ func (f *Fake) Writes() int {
 	return f.d.writes
 }
 
-// fakeDriver is the in-memory kernel.
+// fakeKernel is the in-memory kernel.
+type fakeKernel struct {
+	mu     sync.Mutex
+	svcs   map[VSKey]*VirtualServer
+	links  map[string]map[netip.Addr]struct{} // dummy interfaces and their addresses
+	ipsets map[string]*IPSet
+	writes int
+}
+
+// fakeDriver is one handle's view: the kernel and its dummy interface.
 type fakeDriver struct {
-	mu      sync.Mutex
-	svcs    map[VSKey]*VirtualServer
-	link    bool
-	addrSet map[netip.Addr]struct{}
-	ipsets  map[string]*IPSet
-	writes  int
+	*fakeKernel
+	dummy string
 }
 
 func notFound(what any) error { return fmt.Errorf("%w: %v", ErrNotFound, what) }
@@ -219,8 +226,8 @@ func (d *fakeDriver) delReal(k VSKey, r RealServer) error {
 func (d *fakeDriver) addrs() ([]netip.Addr, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := make([]netip.Addr, 0, len(d.addrSet))
-	for a := range d.addrSet {
+	out := make([]netip.Addr, 0, len(d.links[d.dummy]))
+	for a := range d.links[d.dummy] {
 		out = append(out, a)
 	}
 	return out, nil
@@ -228,29 +235,32 @@ func (d *fakeDriver) addrs() ([]netip.Addr, error) {
 
 func (d *fakeDriver) addAddr(a netip.Addr) error {
 	return d.change(func() error {
-		if _, ok := d.addrSet[a]; ok {
+		link := d.links[d.dummy]
+		if link == nil {
+			link = map[netip.Addr]struct{}{}
+			d.links[d.dummy] = link
+		}
+		if _, ok := link[a]; ok {
 			return exists(a)
 		}
-		d.link = true
-		d.addrSet[a] = struct{}{}
+		link[a] = struct{}{}
 		return nil
 	})
 }
 
 func (d *fakeDriver) delAddr(a netip.Addr) error {
 	return d.change(func() error {
-		if _, ok := d.addrSet[a]; !ok {
+		if _, ok := d.links[d.dummy][a]; !ok {
 			return notFound(a)
 		}
-		delete(d.addrSet, a)
+		delete(d.links[d.dummy], a)
 		return nil
 	})
 }
 
 func (d *fakeDriver) delLink() error {
 	return d.change(func() error {
-		d.link = false
-		clear(d.addrSet)
+		delete(d.links, d.dummy)
 		return nil
 	})
 }
@@ -324,4 +334,12 @@ func (d *fakeDriver) delEntry(s *IPSet, e SetEntry) error {
 		delete(set.Entries, e)
 		return nil
 	})
+}
+
+// Open returns another handle on the same fake kernel with its own options,
+// as a second program, or this one after a restart, would have.
+func (f *Fake) Open(opts Options) *Fake {
+	o := opts.withDefaults()
+	d := &fakeDriver{fakeKernel: f.d.fakeKernel, dummy: o.Dummy}
+	return &Fake{engine: newEngine(d, o), d: d}
 }
