@@ -2,6 +2,7 @@ package iptables
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os/exec"
@@ -160,7 +161,13 @@ func (e *Exec) HasChain(ctx context.Context, f Family, table, chain string) (boo
 	if re, ok := err.(*RestoreError); ok && strings.Contains(re.Stderr, "No chain") {
 		return false, nil
 	}
-	return false, err
+	// iptables-nft refuses to list a chain of a table that does not exist
+	// ("incompatible"); read the table to tell.
+	rs, readErr := e.Read(ctx, f, table)
+	if readErr != nil {
+		return false, errors.Join(err, readErr)
+	}
+	return rs.Table(table).Chain(chain) != nil, nil
 }
 
 // exec runs one command and turns a failure into a *RestoreError.

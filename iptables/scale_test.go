@@ -28,9 +28,9 @@ func kubeDump(nsvc, nep int) string {
 	b.WriteString(`-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
 -A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
 -A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING
--A KUBE-MARK-MASQ -j MARK --or-mark 0x4000
+-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000
 -A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
--A KUBE-POSTROUTING -j MARK --xor-mark 0x4000
+-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0
 -A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
 `)
 	for i := 0; i < nsvc; i++ {
@@ -55,7 +55,7 @@ func writeService(b *strings.Builder, i, nep int) {
 		ep := podIP(i*nep + j)
 		prob := ""
 		if j < nep-1 {
-			prob = fmt.Sprintf(" -m statistic --mode random --probability %.11f", 1.0/float64(nep-j))
+			prob = " -m statistic --mode random --probability " + StatisticProbability(1.0/float64(nep-j))
 		}
 		fmt.Fprintf(b, "-A %s -m comment --comment \"%s -> %s:8080\"%s -j %s\n", svc, name, ep, prob, chainName("KUBE-SEP-", name+ep))
 	}
