@@ -1,10 +1,5 @@
 package lb
 
-import (
-	"cmp"
-	"slices"
-)
-
 // mh is Maglev hashing (Eisenbud et al., NSDI 2016, section 3.4), keyed like
 // IPVS's mh by the client address (and port with WithPort).
 //
@@ -74,64 +69,4 @@ func tableSize(n int, fixed uint64) uint64 {
 	default:
 		return nextPrime(want)
 	}
-}
-
-// maglevTurn is one backend's walk through its permutation.
-type maglevTurn struct {
-	next   uint64 // next preferred slot
-	skip   uint64
-	weight int64
-	credit int64
-	index  int32 // into set.all
-}
-
-// buildMaglev fills a table of m slots. It returns nil when s has no live
-// backend.
-func buildMaglev(s *set, m uint64) []int32 {
-	if len(s.live) == 0 {
-		return nil
-	}
-	turns := make([]maglevTurn, len(s.live))
-	var maxW int64
-	for j, i := range s.live {
-		b := s.all[i]
-		turns[j] = maglevTurn{
-			next:   hashString(b.ID, seedOffset) % m,
-			skip:   hashString(b.ID, seedSkip)%(m-1) + 1,
-			weight: int64(b.Weight),
-			index:  i,
-		}
-		maxW = max(maxW, int64(b.Weight))
-	}
-	slices.SortFunc(turns, func(a, b maglevTurn) int {
-		return cmp.Or(cmp.Compare(a.next, b.next), cmp.Compare(a.skip, b.skip), cmp.Compare(a.index, b.index))
-	})
-	tab := make([]int32, m)
-	filled := make([]uint64, (m+63)/64)
-	for placed := uint64(0); placed < m; {
-		for j := range turns {
-			t := &turns[j]
-			if !s.uniform {
-				if t.credit += t.weight; t.credit < maxW {
-					continue
-				}
-				t.credit -= maxW
-			}
-			c := t.next
-			for filled[c>>6]&(1<<(c&63)) != 0 {
-				if c += t.skip; c >= m {
-					c -= m
-				}
-			}
-			filled[c>>6] |= 1 << (c & 63)
-			tab[c] = t.index
-			if t.next = c + t.skip; t.next >= m {
-				t.next -= m
-			}
-			if placed++; placed == m {
-				break
-			}
-		}
-	}
-	return tab
 }

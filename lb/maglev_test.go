@@ -2,6 +2,7 @@ package lb
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 )
 
@@ -157,5 +158,70 @@ func TestPrimes(t *testing.T) {
 	}
 	if nextPrime(65536) != 65537 || prevPrime(1<<24) != 16777213 || isPrime(65537*3) {
 		t.Error("nextPrime/prevPrime/isPrime wrong")
+	}
+}
+
+// buildMaglevByProbing is the plain algorithm (with a modulo per probe), the
+// reference for buildMaglev.
+func buildMaglevByProbing(s *set, m uint64) []int32 {
+	turns := maglevTurns(s, uint32(m))
+	var w *weighting
+	if !s.uniform {
+		w = newWeighting(s, turns)
+	}
+	tab, taken := make([]int32, m), make([]bool, m)
+	for left := m; left > 0; {
+		for j := range turns {
+			if w != nil && !w.turn(j) {
+				continue
+			}
+			t := &turns[j]
+			c := uint64(t.next)
+			for taken[c] {
+				c = (c + uint64(t.skip)) % m
+			}
+			taken[c], tab[c] = true, t.index
+			t.next = uint32((c + uint64(t.skip)) % m)
+			if left--; left == 0 {
+				break
+			}
+		}
+	}
+	return tab
+}
+
+func TestMaglevBuildMatchesProbing(t *testing.T) {
+	for _, c := range []struct {
+		bs []Backend
+		m  uint64
+	}{
+		{backends(1000), 65537}, {backends(3), 65537}, {backends(10, 1, 5, 0, 3), 65537},
+		{backends(7), 251}, {backends(2), 3}, {backends(300), 30011}, {backends(1), 7},
+	} {
+		s, err := newSet(nil, c.bs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(buildMaglev(s, c.m), buildMaglevByProbing(s, c.m)) {
+			t.Errorf("N=%d M=%d: free-list build differs from probing", len(c.bs), c.m)
+		}
+	}
+}
+
+func TestModInverse(t *testing.T) {
+	for _, m := range []uint32{3, 251, 65537, 16777213} {
+		for _, a := range []uint32{1, 2, m / 2, m - 1} {
+			if inv := modInverse(a, m); uint64(a)*uint64(inv)%uint64(m) != 1 {
+				t.Errorf("modInverse(%d, %d) = %d", a, m, inv)
+			}
+		}
+	}
+	b := &maglevBuilder{m: 16777213, minv: 1 / float64(16777213)}
+	for _, x := range []uint64{0, 1, 16777212, 12345678, 9999999} {
+		for _, y := range []uint64{0, 1, 16777212, 7654321} {
+			if got, want := b.mulMod(x, y), x*y%16777213; got != want {
+				t.Errorf("mulMod(%d, %d) = %d, want %d", x, y, got, want)
+			}
+		}
 	}
 }

@@ -1,0 +1,200 @@
+package lb
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+)
+
+// Building the Maglev table.
+//
+// Backends take turns; on its turn a backend claims the first free slot of
+// its permutation next, next+skip, next+2*skip, ... (mod M). Probing slot by
+// slot costs M/E probes when E slots are still free, so most of the work is
+// in the last few hundred slots. Once at most tailSlots slots are free, the
+// builder keeps them in a list and finds a backend's first free slot
+// directly: slot s is (s-next)*skip⁻¹ mod M steps ahead in its walk, and the
+// free slot with the fewest steps is the one probing would reach first. The
+// table is the same either way (a test checks it against plain probing).
+
+// tailSlots is when the builder switches from probing to the free list.
+const tailSlots = 256
+
+// maglevTurn is one backend's walk through its permutation (m <= 2^24, so
+// 32 bits hold every slot; compact for the cache).
+type maglevTurn struct {
+	next  uint32 // next preferred slot
+	skip  uint32
+	index int32 // into set.all
+}
+
+type maglevBuilder struct {
+	m      uint32
+	minv   float64 // 1/m, for fast reduction of products < 2^48
+	tab    []int32
+	filled []uint64 // bitmap of claimed slots
+	free   []uint32 // the free slots, once few are left
+	inv    []uint32 // per turn: skip⁻¹ mod m, once few are left
+}
+
+// buildMaglev fills a table of m slots (m prime, <= maxTableSize). It
+// returns nil when s has no live backend.
+func buildMaglev(s *set, m uint64) []int32 {
+	if len(s.live) == 0 {
+		return nil
+	}
+	turns := maglevTurns(s, uint32(m))
+	b := &maglevBuilder{m: uint32(m), minv: 1 / float64(m), tab: make([]int32, m), filled: make([]uint64, (m+63)/64)}
+	if s.uniform {
+		b.fill(turns, nil)
+	} else {
+		b.fill(turns, newWeighting(s, turns))
+	}
+	return b.tab
+}
+
+// fill runs the rounds until the table is full; w, when not nil, skips
+// turns per weight.
+func (b *maglevBuilder) fill(turns []maglevTurn, w *weighting) {
+	m, tab, filled := b.m, b.tab, b.filled
+	for left := m; left > 0; {
+		for j := range turns {
+			if w != nil && !w.turn(j) {
+				continue
+			}
+			t := &turns[j]
+			var c uint32
+			if left > tailSlots {
+				c = t.next
+				for skip := t.skip; filled[c>>6]&(1<<(c&63)) != 0; {
+					if c += skip; c >= m {
+						c -= m
+					}
+				}
+			} else {
+				if b.free == nil {
+					b.switchToList(turns)
+				}
+				c = b.takeNearest(t, j)
+			}
+			filled[c>>6] |= 1 << (c & 63)
+			tab[c] = t.index
+			if t.next = c + t.skip; t.next >= m {
+				t.next -= m
+			}
+			if left--; left == 0 {
+				break
+			}
+		}
+	}
+}
+
+// weighting is the weighted variant's credit per turn: a turn of weight w
+// claims when its credit, growing by w each round, reaches the largest
+// weight.
+type weighting struct {
+	weight, credit []int64
+	max            int64
+}
+
+func newWeighting(s *set, turns []maglevTurn) *weighting {
+	w := &weighting{weight: make([]int64, len(turns)), credit: make([]int64, len(turns))}
+	for j, t := range turns {
+		w.weight[j] = int64(s.all[t.index].Weight)
+		w.max = max(w.max, w.weight[j])
+	}
+	return w
+}
+
+// turn reports whether turn j claims a slot this round.
+func (w *weighting) turn(j int) bool {
+	if w.credit[j] += w.weight[j]; w.credit[j] < w.max {
+		return false
+	}
+	w.credit[j] -= w.max
+	return true
+}
+
+// maglevTurns returns the live backends' walks, in order of their hashes
+// (then IDs), not of the slice.
+func maglevTurns(s *set, m uint32) []maglevTurn {
+	turns := make([]maglevTurn, len(s.live))
+	for j, i := range s.live {
+		id := s.all[i].ID
+		turns[j] = maglevTurn{
+			next:  uint32(hashString(id, seedOffset) % uint64(m)),
+			skip:  uint32(hashString(id, seedSkip)%uint64(m-1) + 1),
+			index: i,
+		}
+	}
+	slices.SortFunc(turns, func(a, b maglevTurn) int {
+		if a.next != b.next || a.skip != b.skip {
+			return cmp.Compare(uint64(a.next)<<32|uint64(a.skip), uint64(b.next)<<32|uint64(b.skip))
+		}
+		return strings.Compare(s.all[a.index].ID, s.all[b.index].ID)
+	})
+	return turns
+}
+
+// switchToList collects the free slots and the inverses of the skips.
+func (b *maglevBuilder) switchToList(turns []maglevTurn) {
+	b.free = make([]uint32, 0, tailSlots)
+	for c := range b.m {
+		if b.filled[c>>6]&(1<<(c&63)) == 0 {
+			b.free = append(b.free, c)
+		}
+	}
+	b.inv = make([]uint32, len(turns))
+	for j, t := range turns {
+		b.inv[j] = modInverse(t.skip, b.m)
+	}
+}
+
+// takeNearest removes from the free list and returns the free slot that
+// turn j's walk reaches first.
+func (b *maglevBuilder) takeNearest(t *maglevTurn, j int) uint32 {
+	m, inv := uint64(b.m), uint64(b.inv[j])
+	best, bestSteps := 0, m
+	for k, c := range b.free {
+		diff := uint64(c) + m - uint64(t.next) // (c - next) mod m, in [1, 2m)
+		if diff >= m {
+			diff -= m
+		}
+		if steps := b.mulMod(diff, inv); steps < bestSteps {
+			best, bestSteps = k, steps
+		}
+	}
+	c := b.free[best]
+	last := len(b.free) - 1
+	b.free[best] = b.free[last]
+	b.free = b.free[:last]
+	return c
+}
+
+// mulMod returns x*y mod m for x, y < m <= 2^24, so x*y < 2^48 and the
+// float64 quotient is off by at most one.
+func (b *maglevBuilder) mulMod(x, y uint64) uint64 {
+	p := x * y
+	r := int64(p) - int64(uint64(float64(p)*b.minv))*int64(b.m)
+	if r < 0 {
+		r += int64(b.m)
+	} else if r >= int64(b.m) {
+		r -= int64(b.m)
+	}
+	return uint64(r)
+}
+
+// modInverse returns a⁻¹ mod m for m prime and 0 < a < m (extended Euclid).
+func modInverse(a, m uint32) uint32 {
+	t, newT := int64(0), int64(1)
+	r, newR := int64(m), int64(a)
+	for newR != 0 {
+		q := r / newR
+		t, newT = newT, t-q*newT
+		r, newR = newR, r-q*newR
+	}
+	if t < 0 {
+		t += int64(m)
+	}
+	return uint32(t)
+}
