@@ -16,6 +16,7 @@ import (
 
 	"github.com/proxykit/proxykit/internal/kerneltest"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -182,8 +183,17 @@ func TestDoPropagates(t *testing.T) {
 	if !errors.As(err, &ee) || ee.Stderr != "oops\n" || ee.NS != NodeName {
 		t.Errorf("failing command: got %#v", err)
 	}
-	if _, err := topo.NSPath(NodeName); err != nil {
-		t.Error(err)
+	path, err := topo.NSPath(NodeName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := netns.GetFromPath(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if !h.Equal(topo.NodeNS()) {
+		t.Errorf("NSPath %s opens %v, want the node namespace %v", path, h.UniqueId(), topo.NodeNS().UniqueId())
 	}
 }
 

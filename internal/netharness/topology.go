@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/proxykit/proxykit/internal/kerneltest"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -76,12 +77,17 @@ func Build(ctx context.Context, log *slog.Logger, spec Spec) (*Topology, error) 
 	return t, nil
 }
 
-// BuildT builds spec for a test: it fails tb on error, logs through tb.Log and
-// closes the topology in tb.Cleanup. Call kerneltest.Need first.
+// BuildT builds spec for a test: it fails tb on error (a missing kernel
+// feature, ErrUnsupported, skips it unless PROXYKIT_KERNEL_TESTS=required),
+// logs through tb.Log and closes the topology in tb.Cleanup. Call
+// kerneltest.Need first.
 func BuildT(tb testing.TB, spec Spec) *Topology {
 	tb.Helper()
 	log := slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t, err := Build(context.Background(), log, spec)
+	if errors.Is(err, ErrUnsupported) && kerneltest.ModeFromEnv() != kerneltest.Required {
+		tb.Skipf("kernel test skipped: %v (set %s=required to fail instead)", err, kerneltest.EnvVar)
+	}
 	if err != nil {
 		tb.Fatalf("netharness: build topology: %v", err)
 	}
