@@ -3,6 +3,7 @@ package netharness
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -116,22 +117,40 @@ func StandardSpec() Spec {
 	}
 }
 
-// withDefaults returns a deep-enough copy of s with defaults filled in.
+// clone returns a copy of s that shares no slice with it.
+func (s Spec) clone() Spec {
+	s.Node.BridgeAddrs = slices.Clone(s.Node.BridgeAddrs)
+	s.Node.ExtAddrs = slices.Clone(s.Node.ExtAddrs)
+	s.Node.Routes = slices.Clone(s.Node.Routes)
+	s.Pods = slices.Clone(s.Pods)
+	for i, p := range s.Pods {
+		p.Addrs, p.Gateways = slices.Clone(p.Addrs), slices.Clone(p.Gateways)
+		p.TCP, p.UDP = slices.Clone(p.TCP), slices.Clone(p.UDP)
+		s.Pods[i] = p
+	}
+	s.Clients = slices.Clone(s.Clients)
+	for i, c := range s.Clients {
+		c.Addrs, c.Gateways = slices.Clone(c.Addrs), slices.Clone(c.Gateways)
+		s.Clients[i] = c
+	}
+	return s
+}
+
+// withDefaults returns a copy of s, sharing no slice with it, with defaults
+// filled in.
 func (s Spec) withDefaults() Spec {
+	s = s.clone()
 	if s.Node.Bridge == "" {
 		s.Node.Bridge = DefaultBridge
 	}
 	if s.Node.ExtBridge == "" {
 		s.Node.ExtBridge = DefaultExtBridge
 	}
-	routes := make([]Route, len(s.Node.Routes))
 	for i, r := range s.Node.Routes {
 		if r.Dev == "" {
-			r.Dev = s.Node.Bridge
+			s.Node.Routes[i].Dev = s.Node.Bridge
 		}
-		routes[i] = r
 	}
-	s.Node.Routes = routes
 	return s
 }
 

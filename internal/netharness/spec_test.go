@@ -96,3 +96,14 @@ func TestProbeArguments(t *testing.T) {
 		t.Errorf("unknown namespace: got %v", r.Err)
 	}
 }
+
+func TestSpecCopies(t *testing.T) {
+	s := StandardSpec()
+	d := s.withDefaults()
+	d.Pods[0].Addrs[0] = netip.MustParsePrefix("192.0.2.1/24")
+	d.Clients[0].Addrs[0] = netip.MustParsePrefix("192.0.2.2/24")
+	d.Node.Routes[0].Dev = "x"
+	if s.Pods[0].Addrs[0].String() != "10.244.1.2/24" || s.Clients[0].Addrs[0].String() != "10.0.0.100/24" || s.Node.Routes[0].Dev != "" {
+		t.Fatalf("withDefaults shares slices with the caller's spec: %s", s.Summary())
+	}
+}

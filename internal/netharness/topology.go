@@ -131,7 +131,8 @@ func (t *Topology) build(ctx context.Context) error {
 	return nil
 }
 
-// addSpace creates a namespace with lo up and IPv6 DAD off.
+// addSpace creates a namespace with a netlink handle in it, lo up and the
+// sysctls of tuneSpace.
 func (t *Topology) addSpace(name string) error {
 	ns, err := newNamespace()
 	if err != nil {
@@ -289,7 +290,7 @@ func (t *Topology) Netlink(name string) (*netlink.Handle, error) {
 }
 
 // Spec returns the spec the topology was built from, with defaults filled in.
-func (t *Topology) Spec() Spec { return t.spec }
+func (t *Topology) Spec() Spec { return t.spec.clone() }
 
 // Addrs returns the addresses of the named pod or client, or of the node
 // (external addresses first, then bridge addresses).
