@@ -199,6 +199,13 @@ func ruleRealOpt(r *RealServer, opt string, a *ruleArgs) error {
 	case "-y", "--l-threshold":
 		n, err = num(1<<32 - 1)
 		r.LThreshold = uint32(n)
+	case "--tun-type":
+		// ipvsadm -S prints "--tun-type ipip" for -i; other tunnel types
+		// (gue, gre) are not modelled.
+		var s string
+		if s, err = a.value(opt); err == nil && s != "ipip" {
+			err = fmt.Errorf("unsupported tunnel type %q", s)
+		}
 	default:
 		return fmt.Errorf("unknown option %q", opt)
 	}

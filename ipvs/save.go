@@ -51,14 +51,14 @@ func serviceArg(k VSKey) string {
 // serviceOpts are the scheduler, flag and persistence options of -A / -E.
 func serviceOpts(v *VirtualServer) string {
 	parts := []string{"-s", v.Scheduler}
-	if names := flagNames(v.Scheduler, v.Flags); names != "" {
-		parts = append(parts, "-b", names)
-	}
 	if v.Timeout > 0 {
 		parts = append(parts, "-p", strconv.FormatUint(uint64(v.Timeout), 10))
 		if bits := v.persistBits(); bits != v.Addr.BitLen() {
 			parts = append(parts, "-M", maskText(v.Addr.Is4(), bits))
 		}
+	}
+	if names := flagNames(v.Scheduler, v.Flags); names != "" {
+		parts = append(parts, "-b", names)
 	}
 	if v.Flags&OnePacket != 0 {
 		parts = append(parts, "-o")
