@@ -14,7 +14,7 @@ func (td *tableDiff) checkReferences(full bool) error {
 			}
 		}
 	}
-	if len(td.deleted) == 0 || !full {
+	if len(td.deleted) == 0 || !full || !td.stillReferenced() {
 		return nil
 	}
 	gone := make(map[string]bool, len(td.deleted))
@@ -33,6 +33,36 @@ func (td *tableDiff) checkReferences(full bool) error {
 	}
 	td.keepForeignReferenced(gone)
 	return nil
+}
+
+// stillReferenced reports whether a chain to delete has references that
+// the payload does not remove: rules in current chains other than the
+// rewritten, deleted and built-in ones. It uses current's reference index,
+// so it costs only what the payload touches once the index exists.
+func (td *tableDiff) stillReferenced() bool {
+	vanish := map[string]int{}
+	count := func(c *Chain) {
+		if c != nil {
+			for i := range c.Rules {
+				vanish[c.Rules[i].Target]++
+			}
+		}
+	}
+	for _, c := range td.rewritten {
+		count(td.cur.chains[c.Name])
+	}
+	for _, c := range td.deleted {
+		count(c)
+	}
+	for _, name := range BuiltinChains(td.name) {
+		count(td.cur.chains[name])
+	}
+	for _, c := range td.deleted {
+		if td.cur.refCount(c.Name) > vanish[c.Name] {
+			return true
+		}
+	}
+	return false
 }
 
 // checkTargets checks that c's jumps to owned chains land in desired.
