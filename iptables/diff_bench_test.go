@@ -110,7 +110,6 @@ func BenchmarkDiff10kAgainstReparse(b *testing.B) {
 	}
 }
 
-
 // BenchmarkApplyCache10kOneEndpoint: updating a cached 10k-service state
 // with the one-endpoint payload (Ruleset.Apply, as the Fake does).
 func BenchmarkApplyCache10kOneEndpoint(b *testing.B) {
