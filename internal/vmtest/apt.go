@@ -97,7 +97,7 @@ func downloadDeb(ctx context.Context, logger *slog.Logger, dir, pkg string) (str
 	defer os.RemoveAll(tmp)
 	logger.Info("vmtest: downloading kernel package", "package", pkg)
 	if _, err := run(ctx, tmp, "apt-get", "download", pkg); err != nil {
-		return "", &UnavailableError{What: "apt-get download " + pkg, Err: err}
+		return "", &UnavailableError{What: "downloading the kernel package", Err: err}
 	}
 	m, _ := filepath.Glob(filepath.Join(tmp, pkg+"_*.deb"))
 	if len(m) != 1 {

@@ -103,6 +103,8 @@ func (b *builder) addSkeleton() error {
 		"etc/hosts":         "127.0.0.1 localhost\n::1 localhost\n",
 		"etc/passwd":        "root:x:0:0:root:/root:/bin/bash\n",
 		"etc/group":         "root:x:0:\n",
+		// no dummy0 in the VM's root netns: tests create their own links.
+		"etc/modprobe.d/proxykit-vm.conf": "options dummy numdummies=0\n",
 	}
 	for name, body := range etc {
 		if err := b.a.AddFile(name, 0o644, []byte(body)); err != nil {

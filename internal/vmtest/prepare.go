@@ -40,7 +40,7 @@ const (
 
 // recipeVersion is bumped whenever the way an image is built changes in a
 // way that recipeHash does not see (builder code rather than its lists).
-const recipeVersion = "4"
+const recipeVersion = "5"
 
 // recipeHash identifies what goes into the initramfs, so that a change to the
 // harness builds a new image instead of reusing a stale one.
