@@ -105,7 +105,7 @@ func (tx *applyTx) rollback() {
 		if u.old == nil {
 			u.t.remove(u.name)
 		} else {
-			u.t.put(u.old)
+			u.t.restore(u.old)
 		}
 	}
 	for _, name := range tx.newTables {

@@ -17,6 +17,13 @@ func (t *Table) put(c *Chain) {
 	t.chains[c.Name] = c
 }
 
+// restore puts back a chain that was replaced or removed, in its old position.
+func (t *Table) restore(c *Chain) {
+	t.countRefs(t.chains[c.Name], -1)
+	t.countRefs(c, 1)
+	t.chains[c.Name] = c
+}
+
 // remove deletes the named chain.
 func (t *Table) remove(name string) {
 	if old, ok := t.chains[name]; ok {
