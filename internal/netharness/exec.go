@@ -11,8 +11,9 @@ import (
 )
 
 // ErrPdeathsig is returned by Start for a command that sets
-// SysProcAttr.Pdeathsig: the thread that forks it ends at once, which would
-// kill the child.
+// SysProcAttr.Pdeathsig: the signal follows the forking thread, a helper
+// thread whose lifetime the harness does not control (it is retired if it
+// cannot be put back into the host namespace).
 var ErrPdeathsig = errors.New("netharness: Pdeathsig is not supported for commands started in a namespace")
 
 // ExecError is a command that failed; Stderr holds what it printed there.
