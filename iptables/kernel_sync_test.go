@@ -169,3 +169,41 @@ func mustPayload(t *testing.T, text string) *Payload {
 	}
 	return p
 }
+
+// TestRealSyncIPv6 runs a full sync and a cleanup with ip6tables.
+func TestRealSyncIPv6(t *testing.T) {
+	for _, v := range variants {
+		t.Run(string(v), func(t *testing.T) {
+			ctx := context.Background()
+			k := newExec(t, v)
+			text := strings.NewReplacer("10.96.0.", "fd00:10:96::", "10.128.0.", "fd00:10:244:1::", "/32", "/128",
+				"10.0.0.0/8", "fd00::/8", ":8080", "").Replace(kubeDump(5, 2))
+			des, err := ParseString(IPv6, text+kubeFilter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cur, err := k.Read(ctx, IPv6, TableNat, TableFilter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []*Ruleset{des, NewRuleset(IPv6)} {
+				p, err := Diff(cur, want, kube)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := k.Apply(ctx, p); err != nil {
+					t.Fatalf("apply: %v\n%s", err, p.Bytes())
+				}
+				got, err := k.Read(ctx, IPv6, TableNat, TableFilter)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkSynced(t, cur, want, got, kube)
+				if again, _ := Diff(got, want, kube); !again.Empty() {
+					t.Fatalf("ip6tables-save text differs from desired:\n%s", again.Bytes())
+				}
+				cur = got
+			}
+		})
+	}
+}
