@@ -48,9 +48,9 @@
 //     via the pod bridge (so that nat OUTPUT sees node-originated traffic to
 //     a ClusterIP), and Build adds on-link routes for pod prefixes no bridge
 //     address covers (the "remote" pods, 10.244.2.0/24).
-//   - Build's readiness probes leave closed TCP flows in the node's conntrack
-//     table (node to every pod address, each client to the first pod of each
-//     family). Flush conntrack first if a test counts entries.
+//   - Build's readiness probes run before any rule asks for conntrack (whose
+//     hooks register on demand), so the node's conntrack table starts empty;
+//     they do leave the neighbour caches warm.
 //   - Do runs fn on another goroutine, on a thread locked into the namespace;
 //     goroutines fn starts are not in it, and fn must return errors rather
 //     than call t.Fatal. Commands started by Start, Run, Exec and ExecInput

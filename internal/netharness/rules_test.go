@@ -177,3 +177,24 @@ func TestThroughIptablesRestore(t *testing.T) {
 		})
 	}
 }
+
+// Build's readiness probes run before any rule asks for conntrack (its hooks
+// register on demand), so tests start from an empty table.
+func TestConntrackStartsEmpty(t *testing.T) {
+	kerneltest.Need(t, "conntrack")
+	topo := buildWithRules(t, "nft", testRules, "-f", "-")
+	count := func() string {
+		out, err := topo.Exec(context.Background(), NodeName, "conntrack", "-C")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if n := count(); n != "0" {
+		t.Fatalf("conntrack entries after Build: %s, want 0", n)
+	}
+	expectReach(t, topo, "client-a", "tcp", "10.96.0.1:80", "pod-a", "10.0.0.100", ProbeOptions{})
+	if n := count(); n != "1" {
+		t.Errorf("conntrack entries after one probe: %s, want 1", n)
+	}
+}
