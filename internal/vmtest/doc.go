@@ -23,6 +23,10 @@
 // PROXYKIT_KERNEL_TESTS=required, Main fails. With PROXYKIT_KERNEL_TESTS=off,
 // or for -test.list, no VM is booted.
 //
+// To run any program (or another package's tests, one boot per package) in
+// the VM: `go run ./internal/vmtest/cmd/vmrun [-v] <binary> [args...]`, or
+// `go test -exec "go run ./internal/vmtest/cmd/vmrun" ./pkg`.
+//
 // # How it works
 //
 // Prepare builds, once per kernel package and harness version, an image in
@@ -75,7 +79,9 @@
 //   - Busybox sh prefers its own applets (its `ip`) to PATH: use #!/bin/bash
 //     for shell payloads. Plain iptables is the nft variant.
 //   - The go test -timeout still applies inside; Main gives the VM that
-//     timeout plus Options.Overhead (3 min by default).
+//     timeout plus Options.Overhead (3 min by default). go test kills the
+//     outer binary one minute after its -timeout, so preparing and booting
+//     (10-40 s) use up part of that minute.
 //
 // # Environment
 //
