@@ -24,11 +24,17 @@ func loop(b *testing.B, f func(i int)) {
 // Targets: Pick for rr/random/sh/mh <= 30 ns and 0 allocs; Maglev build at
 // M=65537, N=1000 <= 1.5 ms.
 
-func BenchmarkPick(b *testing.B) {
+// benchKeys are 1024 distinct client keys, made before timing.
+func benchKeys() []PickKey {
 	keys := make([]PickKey, 1024)
 	for i := range keys {
 		keys[i] = clientKey(i * 7919)
 	}
+	return keys
+}
+
+func BenchmarkPick(b *testing.B) {
+	keys := benchKeys()
 	for _, name := range Names() {
 		for _, n := range []int{10, 1000} {
 			b.Run(fmt.Sprintf("%s/N=%d", name, n), func(b *testing.B) {
@@ -51,11 +57,12 @@ func BenchmarkPickWeighted(b *testing.B) {
 	for i := range bs {
 		bs[i].Weight = 1 + i%7
 	}
+	keys := benchKeys()
 	for _, name := range []string{WeightedRoundRobin, Random, SourceHashing, MaglevHashing} {
 		b.Run(name+"/N=100", func(b *testing.B) {
 			s := mustNew(b, name, bs)
 			loop(b, func(i int) {
-				if _, err := s.Pick(clientKey(i)); err != nil {
+				if _, err := s.Pick(keys[i&1023]); err != nil {
 					b.Fatal(err)
 				}
 			})
@@ -65,6 +72,7 @@ func BenchmarkPickWeighted(b *testing.B) {
 
 // All cores picking from one scheduler (contention on rr's counter).
 func BenchmarkPickParallel(b *testing.B) {
+	keys := benchKeys()
 	for _, name := range []string{RoundRobin, Random, SourceHashing, MaglevHashing, LeastConnection} {
 		b.Run(name+"/N=100", func(b *testing.B) {
 			s := mustNew(b, name, backends(100))
@@ -72,7 +80,7 @@ func BenchmarkPickParallel(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				i := 0
 				for pb.Next() {
-					bk, _ := s.Pick(clientKey(i))
+					bk, _ := s.Pick(keys[i&1023])
 					s.Done(bk)
 					i++
 				}

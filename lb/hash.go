@@ -10,10 +10,11 @@ import (
 // seed), so sh, dh and mh choose the same backend for the same key in every
 // process and after restarts.
 //
-//   - Keys (addresses, ports) are hashed by mixing the 16-byte form of the
-//     address and the port through the SplitMix64 / murmur3 64-bit finaliser
-//     (mix64). It is a bijection with full avalanche, costs a few
-//     nanoseconds and never allocates.
+//   - Keys (addresses, ports) are hashed like wyhash hashes 16 bytes: the
+//     two halves of the address's 16-byte form (IPv4 as ::ffff:a.b.c.d),
+//     xored with constants, are multiplied to 128 bits and folded (mum),
+//     then the port is folded in the same way. Two multiplications, about
+//     2 ns, no allocation.
 //   - Backend IDs (strings, hashed only when a table is built) use FNV-1a 64
 //     followed by mix64, which fixes FNV's weak high bits.
 
@@ -34,13 +35,35 @@ func mix64(x uint64) uint64 {
 	return x
 }
 
+// wyhash's constants.
+const (
+	wyp0 = 0xa0761d6478bd642f
+	wyp1 = 0xe7037ed1a0b428db
+	wyp2 = 0x8ebc6af09c88c6e3
+	wyp3 = 0x589965cc75374cc3
+)
+
+// mum multiplies a and b to 128 bits and folds the halves.
+func mum(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
 // hashAddr hashes an address and a port with a seed. An invalid (zero)
 // address hashes like ::.
+// IPv4 takes a faster path to the same value as its 16-byte form: reading
+// back the array As16 returns costs a store-forwarding stall (~10 ns here).
 func hashAddr(a netip.Addr, port uint16, seed uint64) uint64 {
-	b := a.As16()
-	h := mix64(seed ^ binary.BigEndian.Uint64(b[:8]))
-	h = mix64(h ^ binary.BigEndian.Uint64(b[8:]))
-	return mix64(h ^ uint64(port))
+	var hi, lo uint64
+	if a.Is4() {
+		v4 := a.As4()
+		lo = 0xffff<<32 | uint64(binary.BigEndian.Uint32(v4[:]))
+	} else {
+		b := a.As16()
+		hi, lo = binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+	}
+	h := mum(hi^seed^wyp0, lo^wyp1)
+	return mum(h^uint64(port)^wyp2, seed^wyp3)
 }
 
 // hashString is FNV-1a 64 of s, starting from seed, then mixed.

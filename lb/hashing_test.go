@@ -103,3 +103,15 @@ func TestHashIPv6(t *testing.T) {
 		checkShares(t, got, bs, 0.05)
 	}
 }
+
+// An IPv4 address and its IPv4-mapped IPv6 form hash alike (one value per
+// 16-byte form), whichever path computes it.
+func TestHashAddrIPv4Mapped(t *testing.T) {
+	for i := range 1000 {
+		v4 := clientKey(i * 7919).Client.Addr()
+		mapped := netip.AddrFrom16(v4.As16())
+		if hashAddr(v4, uint16(i), seedSource) != hashAddr(mapped, uint16(i), seedSource) {
+			t.Fatalf("%v and %v hash differently", v4, mapped)
+		}
+	}
+}

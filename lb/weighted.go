@@ -25,14 +25,15 @@ func (cum cumulative) index(s *set, r uint64) int32 {
 		return s.live[reduce(r, uint64(len(s.live)))]
 	}
 	x := int64(reduce(r, uint64(s.total)))
-	lo, hi := 0, len(cum)-1
-	for lo < hi { // first j with cum[j] > x
-		mid := int(uint(lo+hi) >> 1)
-		if cum[mid] > x {
-			hi = mid
-		} else {
-			lo = mid + 1
+	// Branch-free binary search for the first j with cum[j] > x: the answer
+	// stays in [base, base+n); cum[len-1] = total > x.
+	base, n := 0, len(cum)
+	for n > 1 {
+		half := n >> 1
+		if cum[base+half-1] <= x {
+			base += half
 		}
+		n -= half
 	}
-	return s.live[lo]
+	return s.live[base]
 }
