@@ -15,7 +15,9 @@ type set struct {
 }
 
 // newSet validates bs and attaches states, reusing prev's state for every
-// backend whose ID survives so connection counts are preserved.
+// backend whose ID survives so connection counts are preserved. A backend
+// that already carries a state (taken from some scheduler's Backends or
+// Pick) and is new to prev keeps that state.
 func newSet(prev *set, bs []Backend) (*set, error) {
 	if err := validate(bs); err != nil {
 		return nil, err
@@ -28,8 +30,9 @@ func newSet(prev *set, bs []Backend) (*set, error) {
 	}
 	s := &set{all: make([]Backend, len(bs)), uniform: true}
 	for i, b := range bs {
-		b.st = old[b.ID]
-		if b.st == nil {
+		if st := old[b.ID]; st != nil {
+			b.st = st
+		} else if b.st == nil { // a Backend from another scheduler keeps its count
 			b.st = new(backendState)
 		}
 		s.all[i] = b

@@ -115,3 +115,20 @@ func TestNonCountingDone(t *testing.T) {
 		}
 	}
 }
+
+// Switching algorithm with New(name, old.Backends()) keeps the counts, and
+// Done through either scheduler releases them.
+func TestSwitchSchedulerKeepsCounts(t *testing.T) {
+	old := mustNew(t, WeightedLeastConnection, backends(2))
+	picks := pickN(t, old, 4)
+	s := mustNew(t, LeastConnection, old.Backends())
+	if got := active(s); got["b0"] != 2 || got["b1"] != 2 {
+		t.Fatalf("counts after switch: %v", got)
+	}
+	for _, b := range picks {
+		old.Done(b)
+	}
+	if got := active(s); got["b0"] != 0 || got["b1"] != 0 {
+		t.Errorf("counts after Done: %v", got)
+	}
+}

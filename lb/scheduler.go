@@ -25,6 +25,9 @@ type Scheduler interface {
 	Done(b Backend)
 	// Update replaces the backend set. Backends that keep their ID keep
 	// their connection counts (and, for mh, almost all of their keys).
+	// A Backend taken from another scheduler's Backends or Pick brings
+	// its count along, so New(name, old.Backends()) switches a service to
+	// another algorithm without losing counts.
 	// Connections picked before an Update may still be passed to Done.
 	// On error (a *BackendError) the previous set stays in place.
 	Update(backends []Backend) error
