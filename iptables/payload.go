@@ -93,14 +93,11 @@ func (p *Payload) TableNames() []string {
 	var out []string
 	for _, t := range p.Tables {
 		if len(t.Ops) > 0 {
-			out = append(out, t.Name())
+			out = append(out, t.Table)
 		}
 	}
 	return out
 }
-
-// Name returns the table's name.
-func (t *TablePayload) Name() string { return t.Table }
 
 // Bytes returns the payload as iptables-restore input: for each table with
 // commands, "*table", the commands, "COMMIT". Tables without commands are
