@@ -12,25 +12,38 @@ import (
 )
 
 // newNetNS creates a throwaway network namespace (closed at the end of the
-// test, which destroys it) without moving the test's threads into it.
+// test, which destroys it) from a goroutine with a locked thread, which
+// returns to its namespace before unlocking (if it cannot, it stays locked
+// and the runtime discards it).
 func newNetNS(t testing.TB) netns.NsHandle {
 	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
+	type result struct {
+		ns  netns.NsHandle
+		err error
 	}
-	defer orig.Close()
-	ns, err := netns.New()
-	if err != nil {
-		t.Fatalf("new netns: %v", err)
+	ch := make(chan result)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			ch <- result{err: err}
+			return
+		}
+		defer orig.Close()
+		ns, err := netns.New()
+		if err == nil {
+			if err = netns.Set(orig); err == nil {
+				runtime.UnlockOSThread()
+			}
+		}
+		ch <- result{ns, err}
+	}()
+	r := <-ch
+	if r.err != nil {
+		t.Fatalf("new netns: %v", r.err)
 	}
-	if err := netns.Set(orig); err != nil {
-		t.Fatalf("back to own netns: %v", err) // the locked thread is discarded
-	}
-	t.Cleanup(func() { ns.Close() })
-	return ns
+	t.Cleanup(func() { r.ns.Close() })
+	return r.ns
 }
 
 var variants = []Variant{Legacy, NFT}
