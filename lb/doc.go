@@ -26,7 +26,7 @@
 // state. Every Scheduler is safe for concurrent use: the backend set is an
 // immutable snapshot behind an atomic pointer that Update replaces, so picks
 // never wait for an Update. rr, wrr (short periods), random, sh, dh and mh
-// pick lock-free in O(1) or O(log N), without allocation. lc, wlc, sed and nq
+// pick lock-free in O(1), without allocation. lc, wlc, sed and nq
 // scan the backends (O(N)) reading atomic connection counts. lblc, lblcr and
 // wrr with long periods take a mutex.
 //

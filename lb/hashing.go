@@ -3,12 +3,13 @@ package lb
 import "net/netip"
 
 // hashed is sh (source hashing) or dh (destination hashing): the key's hash
-// is mapped onto the live backends in proportion to their weights (as if
-// IPVS's bucket table had one bucket per unit of weight). The same key picks
-// the same backend while the set is unchanged; a change of the set moves
-// many keys, as in IPVS. Use mh for consistent hashing.
+// is mapped onto the live backends in proportion to their weights, in O(1)
+// through an alias table (where IPVS fills a 256-bucket table, weight
+// buckets per backend). The same key picks the same backend while the set
+// is unchanged; a change of the set moves many keys, as in IPVS. Use mh for
+// consistent hashing.
 type hashed struct {
-	core[cumulative]
+	core[aliasTable]
 	dest bool // dh: hash the destination; sh: the client
 	port bool // hash the port as well
 }
@@ -23,7 +24,7 @@ func newDH(bs []Backend, o *options) (Scheduler, error) {
 
 func newHashed(name string, dest bool, bs []Backend, o *options) (Scheduler, error) {
 	s := &hashed{dest: dest, port: o.port}
-	return made(s, s.init(name, false, bs, newCumulative))
+	return made(s, s.init(name, false, bs, newAliasTable))
 }
 
 func (s *hashed) Pick(k PickKey) (Backend, error) {

@@ -2,16 +2,16 @@ package lb
 
 import "math/rand/v2"
 
-// random picks a backend at random, in proportion to its weight. It uses
-// math/rand/v2's runtime-backed generator: no lock, no allocation, not
-// reproducible.
+// random picks a backend at random, in proportion to its weight (in O(1),
+// through an alias table). It uses math/rand/v2's runtime-backed generator:
+// no lock, no allocation, not reproducible.
 type random struct {
-	core[cumulative]
+	core[aliasTable]
 }
 
 func newRandom(bs []Backend, _ *options) (Scheduler, error) {
 	s := &random{}
-	return made(s, s.init(Random, false, bs, newCumulative))
+	return made(s, s.init(Random, false, bs, newAliasTable))
 }
 
 func (s *random) Pick(PickKey) (Backend, error) {

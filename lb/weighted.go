@@ -1,39 +1,62 @@
 package lb
 
-// cumulative holds the running sums of the live weights: cum[j] is the sum
-// of the weights of live[0..j]. A uniform r in [0, total) lands on live[j]
-// with probability weight/total.
-type cumulative []int64
+import "math/bits"
 
-func newCumulative(s *set, _ *view[cumulative]) cumulative {
+// aliasTable picks a live backend in proportion to its weight in O(1) from
+// one 64-bit uniform value (Vose's alias method, in integers). Column j of
+// n is chosen by the high bits of r*n; the low bits, uniform again, choose
+// between the column's own backend (with probability threshold/2^64) and its
+// alias. A nil table means equal weights: the column decides alone.
+type aliasTable []aliasColumn
+
+type aliasColumn struct {
+	threshold uint64 // own backend when the low bits are below it; max = always
+	own       int32  // indices into set.all
+	alias     int32
+}
+
+func newAliasTable(s *set, _ *view[aliasTable]) aliasTable {
 	if s.uniform {
-		return nil // equal weights: index directly
+		return nil
 	}
-	cum := make(cumulative, len(s.live))
-	var sum int64
+	n := int64(len(s.live))
+	tab := make(aliasTable, n)
+	// Scaled weights a_j = w_j * n against the mean W = total: columns
+	// below W are "small" and lend the rest of their column to a "large".
+	scaled := make([]int64, n)
+	var small, large []int
 	for j, i := range s.live {
-		sum += int64(s.all[i].Weight)
-		cum[j] = sum
+		scaled[j] = int64(s.all[i].Weight) * n
+		tab[j] = aliasColumn{threshold: ^uint64(0), own: i, alias: i}
+		if scaled[j] < s.total {
+			small = append(small, j)
+		} else {
+			large = append(large, j)
+		}
 	}
-	return cum
+	for len(small) > 0 && len(large) > 0 {
+		sj, lj := small[len(small)-1], large[len(large)-1]
+		small = small[:len(small)-1]
+		// P(own) = a_s / W, as a fraction of 2^64 (a_s < W).
+		tab[sj].threshold, _ = bits.Div64(uint64(scaled[sj]), 0, uint64(s.total))
+		tab[sj].alias = s.live[lj]
+		if scaled[lj] -= s.total - scaled[sj]; scaled[lj] < s.total {
+			large = large[:len(large)-1]
+			small = append(small, lj)
+		}
+	}
+	return tab // columns left in either list keep probability 1 (rounding)
 }
 
 // index maps r, uniform in [0, 2^64), to an index into s.all, weighted.
 // The caller has checked that s.live is not empty.
-func (cum cumulative) index(s *set, r uint64) int32 {
-	if cum == nil {
-		return s.live[reduce(r, uint64(len(s.live)))]
+func (tab aliasTable) index(s *set, r uint64) int32 {
+	j, frac := bits.Mul64(r, uint64(len(s.live)))
+	if tab == nil {
+		return s.live[j]
 	}
-	x := int64(reduce(r, uint64(s.total)))
-	// Branch-free binary search for the first j with cum[j] > x: the answer
-	// stays in [base, base+n); cum[len-1] = total > x.
-	base, n := 0, len(cum)
-	for n > 1 {
-		half := n >> 1
-		if cum[base+half-1] <= x {
-			base += half
-		}
-		n -= half
+	if c := &tab[j]; frac >= c.threshold {
+		return c.alias
 	}
-	return s.live[base]
+	return tab[j].own
 }
