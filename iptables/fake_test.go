@@ -105,3 +105,41 @@ func FuzzPayload(f *testing.F) {
 		}
 	})
 }
+
+// TestApplyRejects covers rejections the shared state table leaves out
+// because iptables-nft differs (policy on a user chain) or that only make
+// sense against the model.
+func TestApplyRejects(t *testing.T) {
+	for payload, want := range map[string]error{
+		"*filter\n:FOO ACCEPT [0:0]\nCOMMIT\n":         ErrNotBuiltin,
+		"*filter\n-P X DROP\nCOMMIT\n":                 ErrNotBuiltin,
+		"*filter\n-P INPUT MAYBE\nCOMMIT\n":            ErrBadPolicy,
+		"*filter\n-X INPUT\nCOMMIT\n":                  ErrBuiltinChain,
+		"*filter\n-N INPUT\nCOMMIT\n":                  ErrChainExists,
+		"*filter\n-I Y 3 -j ACCEPT\nCOMMIT\n":          ErrBadPosition,
+		"*filter\n-D Y 2\nCOMMIT\n":                    ErrBadPosition,
+		"*filter\n-A X -j INPUT\nCOMMIT\n":             ErrNoTarget,
+		"*filter\n-X\nCOMMIT\n":                        ErrChainNotEmpty,
+		"*filter\n-F NOPE\nCOMMIT\n":                   ErrNoChain,
+		"*filter\n-D NOPE -j ACCEPT\nCOMMIT\n":         ErrNoChain,
+		"*filter\n-X NOPE\nCOMMIT\n":                   ErrNoChain,
+		"*raw\n:NEW - [0:0]\n-A NEW -j NOPE\nCOMMIT\n": ErrNoTarget,
+	} {
+		rs := mustParse(t, stateXY)
+		err := rs.Apply(mustPayload(t, payload))
+		var ae *ApplyError
+		if !errors.Is(err, want) || !errors.As(err, &ae) || ae.Line < 2 {
+			t.Errorf("%q: got %v, want %v with a line", payload, err, want)
+		}
+		if !rs.EqualWithCounters(mustParse(t, stateXY)) || rs.Table(TableRaw) != nil {
+			t.Errorf("%q: rejected payload changed the ruleset", payload)
+		}
+	}
+	rs := mustParse(t, stateXY)
+	if err := rs.Apply(mustPayload(t, "*filter\n-F\n-X\n-P INPUT DROP\nCOMMIT\n")); err != nil {
+		t.Fatal(err)
+	}
+	if rs.Table(TableFilter).Len() != 3 || rs.Table(TableFilter).Chain("INPUT").Policy != "DROP" {
+		t.Fatalf("after -F, -X, -P:\n%s", rs)
+	}
+}

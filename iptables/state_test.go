@@ -50,10 +50,10 @@ var stateCases = []stateCase{
 	{name: "delete chain with rules", setup: setupXY, payload: "*filter\n-D X -p tcp -m tcp --dport 80 -j Y\n-X Y\nCOMMIT\n", wantErr: ErrChainNotEmpty, want: stateXY},
 	{name: "delete missing rule", setup: setupXY, payload: "*filter\n-D X -j DROP\nCOMMIT\n", wantErr: ErrNoRule, want: stateXY},
 	{name: "rule for missing chain", setup: setupXY, payload: "*filter\n-A NOPE -j ACCEPT\nCOMMIT\n", wantErr: ErrNoChain, want: stateXY},
-	{name: "second table fails, first unchanged", setup: setupXY,
+	{name: "filter applies, nat fails, filter restored", setup: setupXY,
 		payload: "*filter\n:Y - [0:0]\n-A Y -j ACCEPT\n-A INPUT -j Y\nCOMMIT\n*nat\n:KUBE-A - [0:0]\n-A PREROUTING -j KUBE-A\n-A KUBE-A -j KUBE-MISSING\nCOMMIT\n",
 		wantErr: ErrNoTarget, want: stateXY},
-	{name: "nat applied, filter fails, nat restored", setup: setupXY,
+	{name: "nat and filter, filter fails", setup: setupXY,
 		payload: "*nat\n:KUBE-A - [0:0]\n-A PREROUTING -j KUBE-A\n-A KUBE-A -j DNAT --to-destination 10.0.0.1\nCOMMIT\n*filter\n-X X\nCOMMIT\n",
 		wantErr: ErrChainNotEmpty, want: stateXY},
 }
