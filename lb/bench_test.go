@@ -102,6 +102,15 @@ func BenchmarkMaglevBuild(b *testing.B) {
 			loop(b, func(int) { buildMaglev(s, c.m) })
 		})
 	}
+	// The plain algorithm (a modulo per probe, no free-list tail), as an
+	// anchor for this machine.
+	b.Run("reference-probing/N=1000/M=65537", func(b *testing.B) {
+		s, err := newSet(nil, backends(1000))
+		if err != nil {
+			b.Fatal(err)
+		}
+		loop(b, func(int) { buildMaglevByProbing(s, 65537) })
+	})
 	b.Run("weighted/N=1000/M=65537", func(b *testing.B) {
 		bs := backends(1000)
 		for i := range bs {
