@@ -47,14 +47,14 @@ func parseDepends(out []byte) (string, bool) {
 
 // aptHasLists reports whether apt has downloaded any package index.
 func aptHasLists() bool {
-	m, _ := filepath.Glob("/var/lib/apt/lists/*_Packages*")
+	m, _ := filepath.Glob(filepath.Join(aptListsDir, "*_Packages*"))
 	return len(m) > 0
 }
 
 // kernelPackage returns the Debian kernel image package to boot: the
 // EnvKernelPkg override, or what linux-image-amd64 depends on. It runs
 // `apt-get update` only when apt has no package lists at all.
-func kernelPackage(ctx context.Context, logger *slog.Logger) (string, error) {
+func kernelPackage(ctx context.Context, logger *slog.Logger, cache string) (string, error) {
 	if p := strings.TrimSpace(os.Getenv(EnvKernelPkg)); p != "" {
 		if !pkgNameRE.MatchString(p) {
 			return "", fmt.Errorf("vmtest: %s=%q is not a linux-image-* package name", EnvKernelPkg, p)
@@ -70,6 +70,9 @@ func kernelPackage(ctx context.Context, logger *slog.Logger) (string, error) {
 			return "", &UnavailableError{What: "apt-get update", Err: err}
 		}
 	}
+	if p, ok := cachedResolution(cache, aptListsDir); ok {
+		return p, nil
+	}
 	out, err := run(ctx, "", "apt-cache", "depends", metaPackage)
 	if err != nil {
 		return "", &UnavailableError{What: "resolving " + metaPackage, Err: err}
@@ -78,7 +81,29 @@ func kernelPackage(ctx context.Context, logger *slog.Logger) (string, error) {
 	if !ok {
 		return "", &UnavailableError{What: metaPackage + " has no linux-image dependency in apt's lists"}
 	}
+	_ = os.WriteFile(filepath.Join(cache, resolvedFile), []byte(p+"\n"), 0o644)
 	return p, nil
+}
+
+// resolvedFile remembers what linux-image-amd64 depended on, so that warm
+// runs skip apt-cache (about half a second).
+const resolvedFile = "resolved-" + metaPackage
+
+// aptListsDir is where apt keeps its package lists; apt-get update changes
+// its modification time.
+const aptListsDir = "/var/lib/apt/lists"
+
+// cachedResolution returns the remembered package if it is newer than apt's lists.
+func cachedResolution(cache, listsDir string) (string, bool) {
+	rf := filepath.Join(cache, resolvedFile)
+	st, err := os.Stat(rf)
+	lists, lerr := os.Stat(listsDir)
+	if err != nil || lerr != nil || !st.ModTime().After(lists.ModTime()) {
+		return "", false
+	}
+	b, err := os.ReadFile(rf)
+	p := strings.TrimSpace(string(b))
+	return p, err == nil && pkgNameRE.MatchString(p)
 }
 
 // downloadDeb fetches pkg's .deb into dir (kept there as the download cache)

@@ -67,7 +67,7 @@ func Prepare(ctx context.Context, logger *slog.Logger) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	pkg, err := kernelPackage(ctx, logger)
+	pkg, err := kernelPackage(ctx, logger, cache)
 	if err != nil {
 		if img := newestCachedImage(cache, logger); img != nil {
 			logger.Warn("vmtest: cannot resolve the kernel package, using a cached image", "err", err, "kernel", img.KernelVersion)

@@ -232,3 +232,33 @@ func TestPruneCache(t *testing.T) {
 		}
 	}
 }
+
+func TestCachedResolution(t *testing.T) {
+	cache, lists := t.TempDir(), t.TempDir()
+	if _, ok := cachedResolution(cache, lists); ok {
+		t.Fatal("resolution without a file")
+	}
+	rf := filepath.Join(cache, resolvedFile)
+	if err := os.WriteFile(rf, []byte("linux-image-6.1.0-56-amd64\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	past, future := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	if err := os.Chtimes(lists, past, past); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := cachedResolution(cache, lists); !ok || p != "linux-image-6.1.0-56-amd64" {
+		t.Fatalf("fresh resolution = %q, %v", p, ok)
+	}
+	if err := os.Chtimes(lists, future, future); err != nil { // apt-get update ran since
+		t.Fatal(err)
+	}
+	if _, ok := cachedResolution(cache, lists); ok {
+		t.Fatal("resolution older than apt's lists used")
+	}
+	if err := errors.Join(os.WriteFile(rf, []byte("rm -rf /\n"), 0o644), os.Chtimes(lists, past, past)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := cachedResolution(cache, lists); ok {
+		t.Fatal("garbage package name accepted")
+	}
+}
