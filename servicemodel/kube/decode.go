@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -35,13 +36,27 @@ type loader struct {
 	namespace string
 }
 
-// piece is one JSON value to read: a document or a List item. exact says
-// that offsets into data are offsets into the input text from Source.Line
-// (true for a JSON document, false for converted YAML or a List item).
+// piece is one JSON value to read: a document or a List item. doc is the
+// document's own text, where data comes from at path prefix; it serves to
+// find the line of a problem.
 type piece struct {
 	Source
-	data  []byte
-	exact bool
+	data   []byte
+	doc    *docText
+	prefix []any
+}
+
+func (p piece) item(i int, data []byte) piece {
+	return piece{Source: p.Source.item(i), data: data, doc: p.doc, prefix: append(slices.Clone(p.prefix), "items", i)}
+}
+
+// docError reports a problem with a piece; for a List item, at the item's line.
+func (p piece) docError(err error) *DocError {
+	de := &DocError{Source: p.Source, Err: err}
+	if len(p.prefix) > 0 {
+		de.ErrLine = p.doc.lineOf(p.prefix)
+	}
+	return de
 }
 
 // typeMeta is the kind and apiVersion a piece has, or that the items of a
@@ -51,28 +66,28 @@ type typeMeta = metav1.TypeMeta
 func (l *loader) fail(err error) { l.res.Errors = append(l.res.Errors, err) }
 
 func (l *loader) document(d document) {
-	if d.json {
-		l.value(piece{Source: d.Source, data: d.data, exact: true}, typeMeta{}, 0)
-		return
+	p := piece{Source: d.Source, data: d.data, doc: &docText{text: d.data, base: d.base}}
+	if !d.json {
+		if off := firstInvalidUTF8(d.data); off >= 0 {
+			l.fail(&DocError{Source: d.Source, ErrLine: d.base + lineAt(d.data, off) - 1,
+				Err: fmt.Errorf("%w: byte 0x%02x", ErrNotText, d.data[off])})
+			return
+		}
+		j, err := yaml.YAMLToJSON(d.data)
+		if err != nil {
+			l.fail(yamlDocError(d.Source, d.base, d.data, err))
+			return
+		}
+		p.data = j
 	}
-	if off := firstInvalidUTF8(d.data); off >= 0 {
-		l.fail(&DocError{Source: d.Source, ErrLine: d.Line + lineAt(d.data, off) - 1,
-			Err: fmt.Errorf("%w: byte 0x%02x", ErrNotText, d.data[off])})
-		return
-	}
-	j, err := yaml.YAMLToJSON(d.data)
-	if err != nil {
-		l.fail(yamlDocError(d.Source, err))
-		return
-	}
-	l.value(piece{Source: d.Source, data: j}, typeMeta{}, 0)
+	l.value(p, typeMeta{}, 0)
 }
 
 // value reads one object and dispatches on its kind.
 func (l *loader) value(p piece, def typeMeta, depth int) {
 	if null, err := objectShape(p.data); null || err != nil {
 		if err != nil {
-			l.fail(&DocError{Source: p.Source, Err: err})
+			l.fail(p.docError(err))
 		}
 		return
 	}
@@ -89,9 +104,9 @@ func (l *loader) value(p piece, def typeMeta, depth int) {
 	}
 	switch {
 	case tm.Kind == "":
-		l.fail(&DocError{Source: p.Source, Err: ErrMissingKind})
+		l.fail(p.docError(ErrMissingKind))
 	case tm.APIVersion == "":
-		l.fail(&DocError{Source: p.Source, Err: fmt.Errorf("%w (kind %s)", ErrMissingAPIVersion, tm.Kind)})
+		l.fail(p.docError(fmt.Errorf("%w (kind %s)", ErrMissingAPIVersion, tm.Kind)))
 	case strings.HasSuffix(tm.Kind, "List"):
 		l.list(p, tm, depth)
 	case tm.APIVersion == "v1" && tm.Kind == "Service":
@@ -113,16 +128,16 @@ func objectShape(j []byte) (null bool, err error) {
 	case t[0] == '{':
 		return false, nil
 	case t[0] == '[':
-		return false, fmt.Errorf("%w: the document is a list; a Kubernetes object is a mapping with kind and apiVersion", ErrNotObject)
+		return false, fmt.Errorf("%w: got a list, want a mapping with kind and apiVersion", ErrNotObject)
 	case t[0] == '"':
-		return false, fmt.Errorf("%w: the document is a string; a Kubernetes object is a mapping with kind and apiVersion", ErrNotObject)
+		return false, fmt.Errorf("%w: got a string, want a mapping with kind and apiVersion", ErrNotObject)
 	}
-	return false, fmt.Errorf("%w: the document is the scalar %.40s; a Kubernetes object is a mapping with kind and apiVersion", ErrNotObject, t)
+	return false, fmt.Errorf("%w: got %.40s, want a mapping with kind and apiVersion", ErrNotObject, t)
 }
 
 func (l *loader) list(p piece, tm typeMeta, depth int) {
 	if depth >= maxListDepth {
-		l.fail(&DocError{Source: p.Source, Err: fmt.Errorf("%w: more than %d", ErrListTooDeep, maxListDepth)})
+		l.fail(p.docError(fmt.Errorf("%w: more than %d", ErrListTooDeep, maxListDepth)))
 		return
 	}
 	var list struct {
@@ -137,7 +152,7 @@ func (l *loader) list(p piece, tm typeMeta, depth int) {
 		def = typeMeta{APIVersion: tm.APIVersion, Kind: strings.TrimSuffix(tm.Kind, "List")}
 	}
 	for i, item := range list.Items {
-		l.value(piece{Source: p.item(i), data: item}, def, depth+1)
+		l.value(p.item(i, item), def, depth+1)
 	}
 }
 
@@ -216,16 +231,22 @@ func objectName(j []byte) types.NamespacedName {
 }
 
 // decodeError reports a value that does not decode into its Go type (a
-// string where a number belongs). For a JSON document it finds the line by
-// decoding again with encoding/json, whose errors carry an offset.
+// string where a number belongs), with its field path and line when they can
+// be found: encoding/json, unlike the case-sensitive decoder, gives the
+// offset of the value, which leads to its path and so to its YAML node.
 func (l *loader) decodeError(p piece, err error, into any) *DocError {
-	de := &DocError{Source: p.Source, Err: err}
-	if !p.exact {
+	de := p.docError(err)
+	var te *json.UnmarshalTypeError
+	if !errors.As(json.Unmarshal(p.data, into), &te) {
 		return de
 	}
-	var te *json.UnmarshalTypeError
-	if stdErr := json.Unmarshal(p.data, into); errors.As(stdErr, &te) {
-		de.ErrLine = p.Line + lineAt(p.data, int(te.Offset)) - 1
+	path := jsonPathAt(p.data, te.Offset)
+	if len(path) == 0 {
+		return de
+	}
+	de.Field = pathString(path)
+	if n := p.doc.lineOf(append(slices.Clone(p.prefix), path...)); n > 0 {
+		de.ErrLine = n
 	}
 	return de
 }

@@ -45,16 +45,22 @@ func (s Source) item(i int) Source {
 // or apiVersion. Err is the parser's error.
 type DocError struct {
 	Source
-	ErrLine int // 1-based line of the stream where the parser found the problem; 0 if unknown
+	ErrLine int    // 1-based line of the stream where the parser found the problem; 0 if unknown
+	Field   string // the path of a value of the wrong type, e.g. "spec.ports[0].port"; "" if unknown
 	Err     error
 }
 
 // yamlLine matches the relative line number that YAML parser errors carry.
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
 
-// Error prints "document 3 (line 12): line 14: yaml: could not find expected ':'".
+// Error prints "document 3 (line 12): line 14: yaml: could not find
+// expected ':'", or for a value of the wrong type "document 4 (line 20): line
+// 23: spec.ports[0].port: json: cannot unmarshal string into ...".
 func (e *DocError) Error() string {
 	msg := e.Err.Error()
+	if e.Field != "" {
+		msg = e.Field + ": " + msg
+	}
 	if e.ErrLine > 0 {
 		msg = "line " + strconv.Itoa(e.ErrLine) + ": " + yamlLine.ReplaceAllString(msg, "yaml: ")
 	}
@@ -64,12 +70,14 @@ func (e *DocError) Error() string {
 func (e *DocError) Unwrap() error { return e.Err }
 
 // yamlDocError makes a DocError from a YAML parser error, translating the
-// parser's line (relative to the document) into a line of the stream.
-func yamlDocError(src Source, err error) *DocError {
+// parser's line (relative to the document's text, which starts at line
+// base) into a line of the stream. The parser may name the line after the
+// last for an unexpected end; that becomes the last line.
+func yamlDocError(src Source, base int, text []byte, err error) *DocError {
 	de := &DocError{Source: src, Err: err}
 	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		if n, convErr := strconv.Atoi(m[1]); convErr == nil {
-			de.ErrLine = src.Line + n - 1
+		if n, convErr := strconv.Atoi(m[1]); convErr == nil && n > 0 {
+			de.ErrLine = base + min(n, lineAt(text, len(text))) - 1
 		}
 	}
 	return de

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -55,6 +56,11 @@ type Skip struct {
 	Kind       string
 	Name       types.NamespacedName
 	Reason     string
+}
+
+// String prints "document 4: v1 ConfigMap demo/settings: skipped: reason".
+func (s Skip) String() string {
+	return s.Source.String() + ": " + strings.TrimSpace(s.APIVersion+" "+s.Kind) + " " + s.Name.String() + ": skipped: " + s.Reason
 }
 
 // Snapshot builds a servicemodel.Snapshot of the loaded Services and Slices.

@@ -9,9 +9,10 @@ import (
 )
 
 // document is one document of a stream: its 1-based index among the
-// non-empty documents, the 1-based line where it starts, and its text.
+// non-empty documents, the 1-based line of its first content, and its text.
 type document struct {
 	Source
+	base int // the line of the stream where data's first line is
 	data []byte
 	json bool // data is JSON from a JSON stream, not YAML
 }
@@ -53,7 +54,7 @@ func splitJSON(data []byte) ([]document, error) {
 			}
 			return docs, de
 		}
-		docs = append(docs, document{Source: src, data: raw, json: true})
+		docs = append(docs, document{Source: src, base: src.Line, data: raw, json: true})
 	}
 }
 
@@ -76,13 +77,15 @@ func lineAt(data []byte, off int) int {
 // apimachinery's YAMLReader, which this otherwise follows, it counts lines,
 // and it splits at "..." too, where YAMLToJSON would silently drop what
 // follows. Documents holding only blank lines and comments are not counted.
+// A document's Line is its first line that is not blank or a comment.
 func splitYAML(data []byte) []document {
 	var docs []document
 	var cur bytes.Buffer
 	curLine, line := 1, 1
 	flush := func(next int) {
-		if !blankYAML(cur.Bytes()) {
-			docs = append(docs, document{Source: Source{Doc: len(docs) + 1, Line: curLine}, data: bytes.Clone(cur.Bytes())})
+		if first := firstContent(cur.Bytes()); first >= 0 {
+			docs = append(docs, document{Source: Source{Doc: len(docs) + 1, Line: curLine + first},
+				base: curLine, data: bytes.Clone(cur.Bytes())})
 		}
 		cur.Reset()
 		curLine = next
@@ -124,19 +127,20 @@ func marker(l []byte) string {
 	return m
 }
 
-// blankYAML reports whether a document holds only blank lines and comments.
-func blankYAML(b []byte) bool {
-	for len(b) > 0 {
+// firstContent returns the 0-based index of the first line that is neither
+// blank nor a comment, or -1 when there is none.
+func firstContent(b []byte) int {
+	for n := 0; len(b) > 0; n++ {
 		l := b
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
 			l = b[:i+1]
 		}
 		b = b[len(l):]
 		if t := bytes.TrimSpace(l); len(t) > 0 && t[0] != '#' {
-			return false
+			return n
 		}
 	}
-	return true
+	return -1
 }
 
 // firstInvalidUTF8 returns the offset of the first byte that is not valid
