@@ -142,28 +142,43 @@ func familyPrefixes(ps []netip.Prefix, f servicemodel.IPFamily) []netip.Prefix {
 	return out
 }
 
-// nodePortFrontends spells the NodePort scope: every local address, the
-// primary IP, or the node IPs inside the configured CIDRs.
-func (p *Plan) nodePortFrontends(nodePort int32, f servicemodel.IPFamily) []Frontend {
+// NodePortAddrs returns the addresses NodePorts answer on in a family, or
+// allLocal when they answer on every local address of the node (then
+// localhost reports whether 127.0.0.0/8 is included too).
+func (p *Plan) NodePortAddrs(f servicemodel.IPFamily) (addrs []netip.Addr, allLocal, localhost bool) {
 	npa := p.Config.NodePortAddresses
-	localhost := f == servicemodel.IPv4 && p.Config.LocalhostNodePorts
-	if npa.AllLocal() {
-		return []Frontend{{Kind: NodePort, Port: nodePort, Loopback: localhost}}
-	}
-	var fes []Frontend
-	if npa.Primary {
+	localhostOK := f == servicemodel.IPv4 && p.Config.LocalhostNodePorts
+	switch {
+	case npa.AllLocal():
+		return nil, true, localhostOK
+	case npa.Primary:
 		if ip, ok := p.Node.PrimaryIP(f); ok {
-			fes = append(fes, Frontend{Kind: NodePort, Addr: ip, Port: nodePort})
+			addrs = append(addrs, ip)
 		}
-		return fes
+		return addrs, false, false
 	}
 	for _, ip := range p.Node.IPs {
 		if servicemodel.FamilyOf(ip) == f && containsAddr(npa.CIDRs, ip) {
-			fes = append(fes, Frontend{Kind: NodePort, Addr: ip, Port: nodePort})
+			addrs = append(addrs, ip)
 		}
 	}
-	if localhost && containsAddr(npa.CIDRs, netip.MustParseAddr("127.0.0.1")) {
-		fes = append(fes, Frontend{Kind: NodePort, Addr: netip.MustParseAddr("127.0.0.1"), Port: nodePort, Loopback: true})
+	if lo := netip.MustParseAddr("127.0.0.1"); localhostOK && containsAddr(npa.CIDRs, lo) {
+		addrs = append(addrs, lo)
+		localhost = true
+	}
+	return addrs, false, localhost
+}
+
+// nodePortFrontends spells the NodePort scope: every local address, the
+// primary IP, or the node IPs inside the configured CIDRs.
+func (p *Plan) nodePortFrontends(nodePort int32, f servicemodel.IPFamily) []Frontend {
+	addrs, allLocal, localhost := p.NodePortAddrs(f)
+	if allLocal {
+		return []Frontend{{Kind: NodePort, Port: nodePort, Loopback: localhost}}
+	}
+	fes := make([]Frontend, 0, len(addrs))
+	for _, ip := range addrs {
+		fes = append(fes, Frontend{Kind: NodePort, Addr: ip, Port: nodePort, Loopback: ip.IsLoopback()})
 	}
 	return fes
 }

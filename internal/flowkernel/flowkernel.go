@@ -31,8 +31,11 @@ func SampleSpec() netharness.Spec {
 		BridgeAddrs: []netip.Prefix{prefix(sample.BridgeV4, sample.LocalCIDR[0]), prefix(sample.BridgeV6, sample.LocalCIDR[1])},
 		ExtAddrs:    []netip.Prefix{prefix(sample.NodeV4, sample.ClientCIDR[0]), prefix(sample.NodeV6, sample.ClientCIDR[1])},
 	}
-	for _, svc := range sample.ServiceCIDR {
-		spec.Node.Routes = append(spec.Node.Routes, netharness.Route{Dst: svc, Dev: sample.ExternalLink})
+	// Service CIDRs and the external/LB range are routed out of the external
+	// link, as a real node's default route would: traffic no rule captures
+	// is forwarded (and meets the filter rules), not refused for want of a route.
+	for _, dst := range append(append([]netip.Prefix{}, sample.ServiceCIDR...), sample.ExternalCIDR...) {
+		spec.Node.Routes = append(spec.Node.Routes, netharness.Route{Dst: dst, Dev: sample.ExternalLink})
 	}
 	ports := []uint16{sample.ServerPort, sample.DNSPort}
 	for _, p := range sample.Pods {

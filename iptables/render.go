@@ -1,0 +1,243 @@
+package iptables
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/proxykit/proxykit/nat"
+	"github.com/proxykit/proxykit/rulegen"
+	"github.com/proxykit/proxykit/servicemodel"
+)
+
+// DefaultChainPrefix makes the rules a drop-in replacement for kube-proxy's.
+// To run beside a kube-proxy, choose another prefix.
+const DefaultChainPrefix = "KUBE-"
+
+// RenderOptions configure Render.
+type RenderOptions struct {
+	// ChainPrefix starts every chain name; default DefaultChainPrefix.
+	ChainPrefix string
+}
+
+func (o RenderOptions) prefix() string {
+	if o.ChainPrefix == "" {
+		return DefaultChainPrefix
+	}
+	return o.ChainPrefix
+}
+
+// Render returns the nat and filter tables that serve plan in one family,
+// in kube-proxy's layout: KUBE-SERVICES, KUBE-NODEPORTS, KUBE-SVC-/SVL-/
+// EXT-/FW-/SEP- chains named by a stable hash, KUBE-MARK-MASQ and
+// KUBE-POSTROUTING, and in filter KUBE-PROXY-FIREWALL,
+// KUBE-EXTERNAL-SERVICES, KUBE-FORWARD, with the jumps from the built-in
+// chains. Every rule that belongs to a service port names it in a comment.
+func Render(plan *rulegen.Plan, f Family, opts RenderOptions) (*Ruleset, error) {
+	r, err := newRenderer(f, opts)
+	if err != nil {
+		return nil, err
+	}
+	rs, _ := r.update(plan, nil)
+	return rs, nil
+}
+
+// renderer keeps the rendered fragments of every service port so that a
+// change re-renders only the changed ports and the shared chains they touch.
+type renderer struct {
+	family Family
+	prefix string
+	// per plan
+	plan             *rulegen.Plan
+	mark             nat.Mark
+	nodePortAllLocal bool
+	nodePortAddrs    []netip.Addr
+	// state
+	frags map[servicemodel.ServicePortName]*fragment
+	rs    *Ruleset // desired; chains are replaced, never edited
+}
+
+func newRenderer(f Family, opts RenderOptions) (*renderer, error) {
+	if f != IPv4 && f != IPv6 {
+		return nil, fmt.Errorf("iptables: render: unknown family %d", f)
+	}
+	if err := checkPrefix(opts.prefix()); err != nil {
+		return nil, err
+	}
+	return &renderer{family: f, prefix: opts.prefix()}, nil
+}
+
+func (r *renderer) modelFamily() servicemodel.IPFamily {
+	if r.family == IPv6 {
+		return servicemodel.IPv6
+	}
+	return servicemodel.IPv4
+}
+
+// update renders plan. With changed == nil (or a new node configuration) it
+// renders everything; otherwise only the named ports. It returns the desired
+// Ruleset (shared with the renderer: do not modify it) and the chains that
+// may differ from the previous result, or nil after a full render.
+func (r *renderer) update(plan *rulegen.Plan, changed []servicemodel.ServicePortName) (*Ruleset, []ChainRef) {
+	full := changed == nil || r.rs == nil || r.plan == nil ||
+		!sameNodeConfig(r.plan, plan)
+	r.setPlan(plan)
+	if full {
+		r.frags = map[servicemodel.ServicePortName]*fragment{}
+		r.rs = NewRuleset(r.family)
+		nat, filter := r.rs.EnsureTable(TableNat), r.rs.EnsureTable(TableFilter)
+		staticNat, staticFilter := r.staticChains()
+		for _, c := range staticNat {
+			nat.SetChain(c)
+		}
+		for _, c := range staticFilter {
+			filter.SetChain(c)
+		}
+		changed = plan.Names()
+	}
+	var refs []ChainRef
+	var dirty [numShared]bool
+	for _, name := range changed {
+		refs = r.updatePort(name, refs, &dirty)
+	}
+	for s := sharedChain(0); s < numShared; s++ {
+		if dirty[s] || full {
+			r.rs.Table(s.table()).SetChain(r.sharedChain(s))
+			refs = append(refs, ChainRef{Table: s.table(), Chain: s.name(r.prefix)})
+		}
+	}
+	if full {
+		return r.rs, nil
+	}
+	return r.rs, refs
+}
+
+func (r *renderer) setPlan(plan *rulegen.Plan) {
+	r.plan = plan
+	r.mark = plan.Config.Mark()
+	addrs, allLocal, _ := plan.NodePortAddrs(r.modelFamily())
+	r.nodePortAllLocal, r.nodePortAddrs = allLocal, addrs
+}
+
+// sameNodeConfig reports whether two plans share what the static chains
+// depend on, so that an incremental update is valid.
+func sameNodeConfig(a, b *rulegen.Plan) bool {
+	return a.Config.Mark() == b.Config.Mark() &&
+		slices.Equal(a.Node.IPs, b.Node.IPs) &&
+		a.Config.LocalhostNodePorts == b.Config.LocalhostNodePorts &&
+		a.Config.NodePortAddresses.Primary == b.Config.NodePortAddresses.Primary &&
+		slices.Equal(a.Config.NodePortAddresses.CIDRs, b.Config.NodePortAddresses.CIDRs) &&
+		a.Config.LocalDetector.String() == b.Config.LocalDetector.String() &&
+		a.Config.MasqueradeAll == b.Config.MasqueradeAll
+}
+
+// updatePort re-renders one service port and replaces its chains.
+func (r *renderer) updatePort(name servicemodel.ServicePortName, refs []ChainRef, dirty *[numShared]bool) []ChainRef {
+	old := r.frags[name]
+	var next *fragment
+	if sp, ok := r.plan.Get(name); ok {
+		if pp := sp.Family(r.modelFamily()); pp != nil {
+			next = r.renderPort(pp)
+		}
+	}
+	if next == nil {
+		delete(r.frags, name)
+		next = &fragment{}
+	} else {
+		r.frags[name] = next
+	}
+	if old == nil {
+		old = &fragment{}
+	}
+	refs = r.replaceChains(TableNat, old.nat, next.nat, refs)
+	refs = r.replaceChains(TableFilter, old.filter, next.filter, refs)
+	for s := sharedChain(0); s < numShared; s++ {
+		if !rulesEqual(old.shared[s], next.shared[s]) {
+			dirty[s] = true
+		}
+	}
+	return refs
+}
+
+// replaceChains puts a port's new chains in place of its old ones, keeping
+// an unchanged chain's old pointer (so Diff sees it equal at once).
+func (r *renderer) replaceChains(table string, old, next []*Chain, refs []ChainRef) []ChainRef {
+	t := r.rs.Table(table)
+	keep := make(map[string]bool, len(next))
+	for _, c := range next {
+		keep[c.Name] = true
+		if cur := t.Chain(c.Name); cur != nil && cur.Equal(c) {
+			continue
+		}
+		t.SetChain(c)
+		refs = append(refs, ChainRef{Table: table, Chain: c.Name})
+	}
+	for _, c := range old {
+		if !keep[c.Name] {
+			t.DeleteChain(c.Name)
+			refs = append(refs, ChainRef{Table: table, Chain: c.Name})
+		}
+	}
+	return refs
+}
+
+// sharedChain concatenates every port's rules for a shared chain, in name order.
+func (r *renderer) sharedChain(s sharedChain) *Chain {
+	var rules []Rule
+	for _, name := range r.plan.Names() {
+		if f := r.frags[name]; f != nil {
+			rules = append(rules, f.shared[s]...)
+		}
+	}
+	if s == natServices {
+		rules = append(rules, r.nodePortDispatch()...)
+	}
+	return &Chain{Name: s.name(r.prefix), Rules: rules}
+}
+
+// rule builds a rule from arguments the renderer produced itself; they are
+// valid by construction, so an error here is a bug in the renderer.
+func (r *renderer) rule(chain string, args ...string) Rule {
+	rule, err := NewRule(chain, args...)
+	if err != nil {
+		return Rule{Chain: chain, Spec: fmt.Sprintf("-m comment --comment %q", "proxykit render error: "+err.Error())}
+	}
+	return rule
+}
+
+func (r *renderer) chain(name string, rules ...Rule) *Chain {
+	return &Chain{Name: name, Rules: rules}
+}
+
+// hostMask is the recent match's full-length mask.
+func (r *renderer) hostMask() string {
+	if r.family == IPv6 {
+		return "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
+	}
+	return "255.255.255.255"
+}
+
+// isLocal spells the local-traffic detector as a match, nil if it has none.
+func (r *renderer) isLocal() []string { return r.detector(false) }
+
+// notLocal spells its negation.
+func (r *renderer) notLocal() []string { return r.detector(true) }
+
+func (r *renderer) detector(negate bool) []string {
+	d := r.plan.Config.LocalDetector
+	var neg []string
+	if negate {
+		neg = []string{"!"}
+	}
+	switch d.Mode {
+	case nat.DetectClusterCIDR, nat.DetectNodeCIDR:
+		if p, ok := d.CIDR(r.family == IPv4); ok {
+			return append(neg, "-s", p.String())
+		}
+	case nat.DetectBridgeInterface:
+		return append(neg, "-i", d.Interface)
+	case nat.DetectInterfaceNamePrefix:
+		return append(neg, "-i", d.Interface+"+")
+	}
+	return nil
+}

@@ -1,0 +1,68 @@
+package iptables
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/proxykit/proxykit/internal/sample"
+	"github.com/proxykit/proxykit/rulegen"
+)
+
+func samplePlan(t testing.TB) *rulegen.Plan {
+	t.Helper()
+	snap, err := sample.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := rulegen.Compile(snap, sample.Node(), sample.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
+
+// TestRenderRoundTrips: the printed render parses back equal, and every
+// rule of a service port names it in a comment.
+func TestRenderRoundTrips(t *testing.T) {
+	for _, f := range []Family{IPv4, IPv6} {
+		rs, err := Render(samplePlan(t), f, RenderOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := Parse(f, rs.Bytes())
+		if err != nil || !back.Equal(rs) {
+			t.Fatalf("%s: round trip: %v", f, err)
+		}
+		for _, tbl := range rs.Tables() {
+			for _, c := range tbl.Chains() {
+				for _, r := range c.Rules {
+					if strings.Contains(c.Name, "-SVC-") || strings.Contains(c.Name, "-SEP-") || strings.Contains(c.Name, "-EXT-") {
+						if !strings.HasPrefix(r.Comment, sample.Namespace+"/") {
+							t.Errorf("%s rule without a service comment: %s", f, r)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestRenderAcceptedByRestore: iptables-restore --test and
+// ip6tables-restore --test accept the render, for both variants.
+func TestRenderAcceptedByRestore(t *testing.T) {
+	for _, v := range variants {
+		t.Run(string(v), func(t *testing.T) {
+			needVariant(t, v)
+			run := NetNSRunner(newNetNS(t))
+			for _, f := range []Family{IPv4, IPv6} {
+				rs, err := Render(samplePlan(t), f, RenderOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := restoreTest(t, run, v, f, rs.Bytes()); err != nil {
+					t.Fatalf("%s: %v", f, err)
+				}
+			}
+		})
+	}
+}
