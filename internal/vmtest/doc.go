@@ -43,8 +43,10 @@
 // ipvsadm, nft, iptables/ip6tables (legacy and nft, with -save and -restore,
 // and the xtables plugins), ipset, conntrack, ip, ss, bridge, tc and ldd with
 // their shared libraries; and an /init. The base initramfs is padded to 512
-// bytes. Cold this takes about 5 s (plus the ~70 MB download); later calls
-// only check the cache (~0.5 s, mostly `apt-cache depends`). Concurrent
+// bytes. Cold this takes about 5 s on an idle 2-core host (25-45 s when the
+// host is busy), plus the ~70 MB download; later calls only stat the cache
+// (the package that linux-image-amd64 depends on is remembered until apt's
+// lists change). Concurrent
 // preparations (two test packages at once) serialize on a file lock and
 // publish the image by atomic rename. If apt cannot answer (offline), the
 // newest cached image is used.
@@ -62,7 +64,8 @@
 // nf_tables, xtables, ipset, veth, bridge, br_netfilter, dummy, xfrm_user),
 // runs the payload as root, prints its output between markers on the serial
 // console with its exit code, and powers off. A context deadline kills qemu.
-// Booting to the payload takes about 6 s under TCG on an idle 2-core host.
+// Booting to the payload takes about 6 s under TCG on an idle 2-core host
+// (8-20 s when it is busy).
 //
 // # Inside the VM
 //
