@@ -46,9 +46,8 @@
 // bytes. Cold this takes about 5 s on an idle 2-core host (25-45 s when the
 // host is busy), plus the ~70 MB download; later calls only stat the cache
 // (the package that linux-image-amd64 depends on is remembered until apt's
-// lists change). Concurrent
-// preparations (two test packages at once) serialize on a file lock and
-// publish the image by atomic rename. If apt cannot answer (offline), the
+// lists change). Concurrent preparations (two test packages at once)
+// serialize on a file lock and publish the image by atomic rename. If apt cannot answer (offline), the
 // newest cached image is used.
 //
 // Image.Run appends a second, uncompressed cpio with /payload/bin (the binary
