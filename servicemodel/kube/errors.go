@@ -55,14 +55,18 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
 
 // Error prints "document 3 (line 12): line 14: yaml: could not find
 // expected ':'", or for a value of the wrong type "document 4 (line 20): line
-// 23: spec.ports[0].port: json: cannot unmarshal string into ...".
+// 23: spec.ports[0].port: json: cannot unmarshal string into ...". The
+// problem's line is left out when it is the document's first line.
 func (e *DocError) Error() string {
 	msg := e.Err.Error()
 	if e.Field != "" {
 		msg = e.Field + ": " + msg
 	}
 	if e.ErrLine > 0 {
-		msg = "line " + strconv.Itoa(e.ErrLine) + ": " + yamlLine.ReplaceAllString(msg, "yaml: ")
+		msg = yamlLine.ReplaceAllString(msg, "yaml: ")
+		if e.ErrLine != e.Line {
+			msg = "line " + strconv.Itoa(e.ErrLine) + ": " + msg
+		}
 	}
 	return fmt.Sprintf("%s (line %d): %s", e.Source, e.Line, msg)
 }

@@ -134,7 +134,7 @@ func TestLoadMalformed(t *testing.T) {
 		{"wrong type in JSON", "{\"apiVersion\": \"v1\", \"kind\": \"Service\",\n \"spec\": {\"ports\": [\n  {\"port\": \"abc\"}]}}", []string{
 			"error document 1 (line 1): line 3: spec.ports[0].port: json: cannot unmarshal string into Go struct field ServicePort.spec.ports.port of type int32"}},
 		{"kind of the wrong type", "kind: 5\napiVersion: v1\n", []string{
-			"error document 1 (line 1): line 1: kind: json: cannot unmarshal number into Go struct field TypeMeta.kind of type string"}},
+			"error document 1 (line 1): kind: json: cannot unmarshal number into Go struct field TypeMeta.kind of type string"}},
 		{"missing kind", "apiVersion: v1\nmetadata: {name: x}\n", []string{"error document 1 (line 1): kind is not set"}},
 		{"missing apiVersion", "# c\n\nkind: Service\n", []string{"error document 1 (line 3): apiVersion is not set (kind Service)"}},
 		{"scalar document", "42\n", []string{"error document 1 (line 1): not an object: got 42, want a mapping with kind and apiVersion"}},
@@ -147,14 +147,14 @@ func TestLoadMalformed(t *testing.T) {
 		{"deeply nested YAML", "a: " + strings.Repeat("[", 20000) + "\n", []string{
 			"error document 1 (line 1): yaml: exceeded max depth of 10000"}},
 		{"deeply nested JSON", "{\"kind\":" + strings.Repeat("[", 20000), []string{
-			"error document 1 (line 1): line 1: invalid character '[' exceeded max depth"}},
+			"error document 1 (line 1): invalid character '[' exceeded max depth"}},
 		{"alias bomb", "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n" +
 			"d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n" +
 			"g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\nh: [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n", []string{
 			"error document 1 (line 1): yaml: document contains excessive aliasing"}},
 		{"broken JSON stream", "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\"}\n{\"kind\": oops}\n" + `{"kind":"Service"}`, []string{
 			"document 1: v1 ConfigMap /: skipped: not a v1 Service or a discovery.k8s.io/v1 EndpointSlice",
-			"error document 2 (line 2): line 2: invalid character 'o' looking for beginning of value"}},
+			"error document 2 (line 2): invalid character 'o' looking for beginning of value"}},
 		{"truncated JSON", "{\"apiVersion\":\"v1\",\n\"kind\":\"Service\"", []string{"error document 1 (line 1): line 2: unexpected EOF"}},
 		{"items not a list", "apiVersion: v1\nkind: List\nitems: 5\n", []string{
 			"error document 1 (line 1): line 3: items: json: cannot unmarshal number into Go struct field .items of type []json.RawMessage"}},
