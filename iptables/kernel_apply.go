@@ -35,7 +35,7 @@ func (e *Exec) Apply(ctx context.Context, p *Payload) error {
 			}
 			done = append(done, savedTable{name: t.Table, text: snap})
 		}
-		_, err := e.exec(ctx, restore, []string{"--noflush", "--wait"}, t.appendTo(nil))
+		_, err := e.exec(ctx, restore, []string{"--noflush", "--wait"}, t.appendTo(make([]byte, 0, t.size())))
 		if err == nil {
 			continue
 		}

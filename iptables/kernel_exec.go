@@ -16,8 +16,10 @@ import (
 type Variant string
 
 const (
+	// Legacy is iptables-legacy (x_tables; each restore replaces whole tables in the kernel).
 	Legacy Variant = "legacy"
-	NFT    Variant = "nft"
+	// NFT is iptables-nft (the iptables syntax over nf_tables).
+	NFT Variant = "nft"
 )
 
 // ExecOptions configure Exec.

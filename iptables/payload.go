@@ -103,7 +103,11 @@ func (p *Payload) TableNames() []string {
 // commands, "*table", the commands, "COMMIT". Tables without commands are
 // left out. Counters are printed only on declarations.
 func (p *Payload) Bytes() []byte {
-	var b []byte
+	size := 0
+	for _, t := range p.Tables {
+		size += t.size()
+	}
+	b := make([]byte, 0, size)
 	for _, t := range p.Tables {
 		b = t.appendTo(b)
 	}
@@ -119,6 +123,15 @@ func (p *Payload) Only(table string) *Payload {
 		}
 	}
 	return nil
+}
+
+// size estimates the length of the table's restore text.
+func (t *TablePayload) size() int {
+	n := len(t.Table) + 16
+	for i := range t.Ops {
+		n += len(t.Ops[i].Chain) + len(t.Ops[i].Rule.Spec) + 32
+	}
+	return n
 }
 
 func (t *TablePayload) appendTo(b []byte) []byte {
