@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
@@ -25,7 +26,7 @@ var ErrUnexpectedObject = errors.New("kube: unexpected object in event")
 // An object that does not convert is removed from the tracker (it cannot be
 // served as written, and its previous version is stale) and its error, a
 // *servicemodel.ValidationError, goes to onError and the log. FQDN slices
-// are ignored.
+// are ignored. Resyncs (an update to the same resourceVersion) are skipped.
 type EventHandler struct {
 	tracker *servicemodel.Tracker
 	logger  *slog.Logger
@@ -69,6 +70,9 @@ func (h *EventHandler) OnDelete(obj any) {
 }
 
 func (h *EventHandler) set(op string, oldObj, obj any) {
+	if resync(oldObj, obj) {
+		return
+	}
 	switch o := obj.(type) {
 	case *corev1.Service:
 		h.setService(op, o)
@@ -81,6 +85,16 @@ func (h *EventHandler) set(op string, oldObj, obj any) {
 	default:
 		h.report(op, fmt.Errorf("%w: %T", ErrUnexpectedObject, obj))
 	}
+}
+
+// resync reports whether an update is an informer's periodic resync: the
+// same object at the same resourceVersion. Feeding it to the tracker would
+// report every port as changed, since the tracker compares services by
+// pointer.
+func resync(oldObj, obj any) bool {
+	a, ok1 := oldObj.(metav1.Object)
+	b, ok2 := obj.(metav1.Object)
+	return ok1 && ok2 && a.GetResourceVersion() != "" && a.GetResourceVersion() == b.GetResourceVersion() && a.GetUID() == b.GetUID()
 }
 
 func (h *EventHandler) setService(op string, in *corev1.Service) {

@@ -94,6 +94,25 @@ func TestEventHandlerSequence(t *testing.T) {
 	assert.Len(t, r.errs, 1, "no new errors")
 }
 
+func TestEventHandlerSkipsResync(t *testing.T) {
+	r := newHandlerRig(t)
+	svc, es := apiService(), apiSlice()
+	svc.ResourceVersion, es.ResourceVersion = "7", "9"
+	r.h.OnAdd(svc, true)
+	r.h.OnAdd(es, true)
+	r.step([]string{"default/web:http"}, 1, []string{"10.244.1.5:8080"})
+
+	r.h.OnUpdate(svc, svc.DeepCopy())
+	r.h.OnUpdate(es, es.DeepCopy())
+	r.step(nil, 1, []string{"10.244.1.5:8080"})
+
+	next := es.DeepCopy()
+	next.ResourceVersion = "10"
+	next.Endpoints[0].Addresses = []string{"10.244.1.9"}
+	r.h.OnUpdate(es, next)
+	r.step([]string{"default/web:http"}, 1, []string{"10.244.1.9:8080"})
+}
+
 func TestEventHandlerIgnores(t *testing.T) {
 	r := newHandlerRig(t)
 	svc, es := apiService(), apiSlice()

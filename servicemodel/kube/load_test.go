@@ -161,6 +161,10 @@ func TestLoadMalformed(t *testing.T) {
 		{"bad List items", "apiVersion: v1\nkind: List\nitems:\n- 5\n- kind: Service\n", []string{
 			"error document 1 items[0] (line 1): line 4: not an object: got 5, want a mapping with kind and apiVersion",
 			"error document 1 items[1] (line 1): line 5: apiVersion is not set (kind Service)"}},
+		{"wrong type in a List item", "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n" +
+			"- apiVersion: discovery.k8s.io/v1\n  kind: EndpointSlice\n  addressType: IPv4\n  ports:\n  - port: x\n", []string{
+			"document 1 items[0]: v1 ConfigMap /: skipped: not a v1 Service or a discovery.k8s.io/v1 EndpointSlice",
+			"error document 1 items[1] (line 1): line 10: ports[0].port: json: cannot unmarshal string into Go struct field EndpointPort.ports.port of type int32"}},
 		{"document end marker keeps what follows", strings.Replace(svc, "ok", "a", 1) + "...\n" + strings.Replace(svc, "ok", "b", 1), []string{
 			"service default/a", "service default/b"}},
 		{"content on the separator line", "--- " + strings.ReplaceAll(strings.TrimSpace(svc), "\n", ", ") + "\n", []string{
