@@ -11,6 +11,9 @@
 // good object and one error that joins a *DocError for each malformed
 // document and an *ObjectError for each object that does not convert, so a
 // caller can report everything at once and still use the good objects.
+// Input is capped (DefaultMaxBytes). YAML is read as kubectl reads it
+// (sigs.k8s.io/yaml): YAML 1.1 scalars, so an unquoted y, n, yes, no, on or
+// off is a boolean, and of duplicate keys the last wins.
 //
 // EventHandler feeds a servicemodel.Tracker from informer events.
 package kube
