@@ -71,9 +71,11 @@ func (p *planner) transaction() *Transaction {
 
 func (p *planner) diffTable(ct, dt *Table, scope *Scope) {
 	id := dt.ID()
-	chainNames, setNames := allNames(ct, dt)
-	if scope != nil && len(ct.chains)+len(ct.sets) > 0 {
+	var chainNames, setNames []string
+	if scope != nil && ct.chains.len()+ct.sets.len() > 0 {
 		chainNames, setNames = scopedNames(id, scope)
+	} else {
+		chainNames, setNames = allNames(ct, dt)
 	}
 	// Sets first: a recreated set forces a rewrite of the chains using it.
 	rewriteChains := map[string]bool{}
@@ -92,7 +94,7 @@ func (p *planner) diffTable(ct, dt *Table, scope *Scope) {
 func allNames(ct, dt *Table) (chains, sets []string) {
 	seen := map[string]bool{}
 	for _, t := range []*Table{dt, ct} {
-		for _, c := range t.chains {
+		for _, c := range t.Chains() {
 			if !seen[c.Name] {
 				seen[c.Name] = true
 				chains = append(chains, c.Name)
@@ -101,7 +103,7 @@ func allNames(ct, dt *Table) (chains, sets []string) {
 	}
 	seen = map[string]bool{}
 	for _, t := range []*Table{dt, ct} {
-		for _, s := range t.sets {
+		for _, s := range t.Sets() {
 			if !seen[s.Name] {
 				seen[s.Name] = true
 				sets = append(sets, s.Name)
@@ -194,7 +196,7 @@ func (p *planner) diffSet(ct, dt *Table, name string, rewriteChains map[string]b
 		p.createSet(id, des)
 		return
 	case !sameSetDef(cur, des):
-		for _, c := range ct.chains {
+		for _, c := range ct.Chains() {
 			if chainUsesSet(c, name) {
 				p.flushOnce(id, c.Name, &p.preFlush)
 				rewriteChains[c.Name] = true

@@ -61,20 +61,20 @@ func (r *Ruleset) Table(id TableID) *Table {
 
 // Table is one nftables table: its chains and its sets and maps, each kept
 // in insertion order (the order the printer uses) and indexed by name.
+// Derive a changed table from a rendered one with Clone and the Replace/Remove
+// methods: unchanged chains and sets stay shared, and Diff skips them by pointer.
 type Table struct {
 	Family  Family
 	Name    string
 	Comment string
 
-	chains   []*Chain
-	chainIdx map[string]*Chain
-	sets     []*Set
-	setIdx   map[string]*Set
+	chains named[*Chain]
+	sets   named[*Set]
 }
 
 // NewTable returns an empty table.
 func NewTable(family Family, name string) *Table {
-	return &Table{Family: family, Name: name, chainIdx: map[string]*Chain{}, setIdx: map[string]*Set{}}
+	return &Table{Family: family, Name: name}
 }
 
 // ID returns the table's family and name.
@@ -88,14 +88,9 @@ func (t *Table) AddChain(c *Chain) error {
 	if err := validName("chain", c.Name); err != nil {
 		return err
 	}
-	if t.chainIdx == nil {
-		t.chainIdx = map[string]*Chain{}
-	}
-	if _, dup := t.chainIdx[c.Name]; dup {
+	if !t.chains.add(c.Name, c) {
 		return fmt.Errorf("%w: chain %q added twice to table %s", ErrInvalid, c.Name, t.ID())
 	}
-	t.chainIdx[c.Name] = c
-	t.chains = append(t.chains, c)
 	return nil
 }
 
@@ -107,28 +102,63 @@ func (t *Table) AddSet(s *Set) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	if t.setIdx == nil {
-		t.setIdx = map[string]*Set{}
-	}
-	if _, dup := t.setIdx[s.Name]; dup {
+	if !t.sets.add(s.Name, s) {
 		return fmt.Errorf("%w: set %q added twice to table %s", ErrInvalid, s.Name, t.ID())
 	}
-	t.setIdx[s.Name] = s
-	t.sets = append(t.sets, s)
 	return nil
 }
 
+// ReplaceChain adds c, or replaces the chain of the same name in place.
+func (t *Table) ReplaceChain(c *Chain) error {
+	if c == nil {
+		return fmt.Errorf("%w: nil chain", ErrInvalid)
+	}
+	if err := validName("chain", c.Name); err != nil {
+		return err
+	}
+	t.chains.replace(c.Name, c)
+	return nil
+}
+
+// ReplaceSet adds s, or replaces the set or map of the same name in place.
+func (t *Table) ReplaceSet(s *Set) error {
+	if s == nil {
+		return fmt.Errorf("%w: nil set", ErrInvalid)
+	}
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	t.sets.replace(s.Name, s)
+	return nil
+}
+
+// RemoveChain removes the named chain, if present.
+func (t *Table) RemoveChain(name string) { t.chains.remove(name) }
+
+// RemoveSet removes the named set or map, if present.
+func (t *Table) RemoveSet(name string) { t.sets.remove(name) }
+
+// Clone returns a table that shares every chain and set with t but can be
+// changed (Add/Replace/Remove) without affecting t. It costs a copy of the
+// name indexes, not of the objects.
+func (t *Table) Clone() *Table {
+	c := *t
+	c.chains = t.chains.clone()
+	c.sets = t.sets.clone()
+	return &c
+}
+
 // Chain returns the named chain, or nil.
-func (t *Table) Chain(name string) *Chain { return t.chainIdx[name] }
+func (t *Table) Chain(name string) *Chain { c, _ := t.chains.get(name); return c }
 
 // Set returns the named set or map, or nil.
-func (t *Table) Set(name string) *Set { return t.setIdx[name] }
+func (t *Table) Set(name string) *Set { s, _ := t.sets.get(name); return s }
 
 // Chains returns the chains in insertion order (do not modify the slice).
-func (t *Table) Chains() []*Chain { return t.chains }
+func (t *Table) Chains() []*Chain { return t.chains.list() }
 
 // Sets returns the sets and maps in insertion order (do not modify the slice).
-func (t *Table) Sets() []*Set { return t.sets }
+func (t *Table) Sets() []*Set { return t.sets.list() }
 
 // Hook makes a chain a base chain.
 type Hook struct {

@@ -34,7 +34,8 @@ func (s *nlSocket) dump(msg uint16, fam Family, seq uint32, attrs func(b *nlBatc
 		if err != nil {
 			return nil, fmt.Errorf("nftables: dump: %w", err)
 		}
-		msgs, err := syscall.ParseNetlinkMessage(rbuf[:n])
+		// copy: the replies kept in out must not alias rbuf, which the next recv reuses
+		msgs, err := syscall.ParseNetlinkMessage(append([]byte(nil), rbuf[:n]...))
 		if err != nil {
 			return nil, fmt.Errorf("nftables: dump: %w", err)
 		}
@@ -106,6 +107,7 @@ func (s *nlSocket) listSets(id TableID, seq uint32) ([]rawSet, error) {
 		return nil, err
 	}
 	var out []rawSet
+	seen := map[string]bool{}
 	for _, m := range msgs {
 		var rs rawSet
 		table := ""
@@ -139,7 +141,8 @@ func (s *nlSocket) listSets(id TableID, seq uint32) ([]rawSet, error) {
 				rs.comment, _ = userdata.GetString(it.data, userdata.NFTNL_UDATA_SET_COMMENT)
 			}
 		}
-		if table == id.Name && rs.flags&unix.NFT_SET_ANONYMOUS == 0 {
+		if table == id.Name && rs.flags&unix.NFT_SET_ANONYMOUS == 0 && !seen[rs.name] {
+			seen[rs.name] = true
 			out = append(out, rs)
 		}
 	}

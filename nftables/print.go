@@ -48,11 +48,11 @@ func (t *Table) print(b *strings.Builder) {
 		}
 		first = false
 	}
-	for _, s := range t.sets {
+	for _, s := range t.Sets() {
 		sep()
 		s.print(b)
 	}
-	for _, c := range t.chains {
+	for _, c := range t.Chains() {
 		sep()
 		c.print(b, t.Family)
 	}

@@ -2,17 +2,15 @@ package nftables
 
 import (
 	"context"
-	"errors"
+	"encoding/binary"
 	"fmt"
-	"strings"
-	"syscall"
 
-	gnft "github.com/google/nftables"
-	"github.com/google/nftables/userdata"
 	"golang.org/x/sys/unix"
 )
 
-// Read implements Kernel: it dumps the owned tables over netlink.
+// Read implements Kernel: it dumps the owned tables over netlink (one dump
+// each for tables, chains, sets and rules, plus one per non-dynamic set for
+// its elements).
 func (k *Netlink) Read(ctx context.Context) (*Ruleset, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -20,21 +18,15 @@ func (k *Netlink) Read(ctx context.Context) (*Ruleset, error) {
 }
 
 func (k *Netlink) read(ctx context.Context) (*Ruleset, error) {
-	opts := []gnft.ConnOption{gnft.AsLasting()}
-	if k.cfg.NetNSFd != 0 {
-		opts = append(opts, gnft.WithNetNSFd(k.cfg.NetNSFd))
+	if k.sock == nil {
+		return nil, fmt.Errorf("nftables: kernel closed")
 	}
-	c, err := gnft.New(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("nftables: read: %w", err)
-	}
-	defer func() { _ = c.CloseLasting() }()
 	rs := &Ruleset{}
 	for _, id := range k.cfg.Tables {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		t, err := readTable(c, k.sock, id)
+		t, err := k.readTable(ctx, id)
 		if err != nil {
 			return nil, fmt.Errorf("nftables: read table %s: %w", id, err)
 		}
@@ -45,99 +37,116 @@ func (k *Netlink) read(ctx context.Context) (*Ruleset, error) {
 	return rs, nil
 }
 
-func readTable(c *gnft.Conn, sock *nlSocket, id TableID) (*Table, error) {
-	gt, err := c.ListTableOfFamily(id.Name, gnft.TableFamily(id.Family))
-	if errors.Is(err, syscall.ENOENT) || (err != nil && strings.Contains(err.Error(), "no such file")) {
+func (k *Netlink) nextSeq() uint32 { k.seq++; return k.seq }
+
+func (k *Netlink) readTable(ctx context.Context, id TableID) (*Table, error) {
+	names, err := k.sock.dump(unix.NFT_MSG_GETTABLE, id.Family, k.nextSeq(), func(*nlBatch) {})
+	if err != nil {
+		return nil, fmt.Errorf("tables: %w", err)
+	}
+	found := false
+	for _, m := range names {
+		if string(firstAttr(m, unix.NFTA_TABLE_NAME)) == id.Name+"\x00" {
+			found = true
+		}
+	}
+	if !found {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
 	t := NewTable(id.Family, id.Name)
-	raws, err := sock.listSets(id, 1)
+	raws, err := k.sock.listSets(id, k.nextSeq())
 	if err != nil {
 		return nil, fmt.Errorf("sets: %w", err)
 	}
 	for _, raw := range raws {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		s, err := setFromRaw(raw)
 		if err != nil {
 			return nil, err
 		}
-		if err := readElements(c, gt, s); err != nil {
-			return nil, fmt.Errorf("set %s: %w", s.Name, err)
+		if !s.Dynamic { // a dynamic set's elements belong to the packet path
+			if s.Elements, err = k.sock.listElements(id, s, k.nextSeq()); err != nil {
+				return nil, fmt.Errorf("set %s: %w", s.Name, err)
+			}
 		}
 		if err := t.AddSet(s); err != nil {
 			return nil, err
 		}
 	}
-	chains, err := c.ListChainsOfTableFamily(gnft.TableFamily(id.Family))
+	chains, err := k.sock.listChains(id, k.nextSeq())
 	if err != nil {
 		return nil, fmt.Errorf("chains: %w", err)
 	}
-	for _, gc := range chains {
-		if gc.Table == nil || gc.Table.Name != id.Name {
-			continue
+	rules, err := k.sock.listRules(id, k.nextSeq())
+	if err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	for _, c := range chains {
+		c.Rules = rules[c.Name]
+		if err := t.AddChain(c); err != nil {
+			return nil, err
 		}
-		ch, err := readChain(c, gt, gc, id.Family)
-		if err != nil {
-			return nil, fmt.Errorf("chain %s: %w", gc.Name, err)
-		}
-		_ = t.AddChain(ch)
 	}
 	return t, nil
 }
 
-var hookNames = map[gnft.ChainHook]string{0: "prerouting", 1: "input", 2: "forward", 3: "output", 4: "postrouting"}
+var hookNames = map[uint32]string{0: "prerouting", 1: "input", 2: "forward", 3: "output", 4: "postrouting"}
 
-func readChain(c *gnft.Conn, gt *gnft.Table, gc *gnft.Chain, fam Family) (*Chain, error) {
-	ch := &Chain{Name: gc.Name}
-	if gc.Hooknum != nil {
-		h := &Hook{Type: string(gc.Type), Hook: hookNames[*gc.Hooknum], Policy: "accept"}
-		if gc.Priority != nil {
-			h.Priority = int(*gc.Priority)
-		}
-		if gc.Policy != nil && *gc.Policy == gnft.ChainPolicyDrop {
-			h.Policy = "drop"
-		}
-		ch.Hook = h
-	}
-	rules, err := c.GetRules(gt, gc)
+func (s *nlSocket) listChains(id TableID, seq uint32) ([]*Chain, error) {
+	msgs, err := s.dump(unix.NFT_MSG_GETCHAIN, id.Family, seq, func(b *nlBatch) { b.str(unix.NFTA_CHAIN_TABLE, id.Name) })
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range rules {
-		rule := Rule{Stmts: decodeRule(fam, r.Exprs)}
-		if cm, ok := userdata.GetString(r.UserData, userdata.TypeComment); ok {
-			rule.Comment = cm
+	var out []*Chain
+	for _, m := range msgs {
+		var table, typ string
+		c := &Chain{}
+		var hook *Hook
+		policy := uint32(nfAccept)
+		it := attrIter{b: m}
+		for it.next() {
+			switch it.typ {
+			case unix.NFTA_CHAIN_TABLE:
+				table = trimNul(it.data)
+			case unix.NFTA_CHAIN_NAME:
+				c.Name = trimNul(it.data)
+			case unix.NFTA_CHAIN_HOOK:
+				hook = &Hook{}
+				h := attrIter{b: it.data}
+				for h.next() {
+					switch h.typ {
+					case unix.NFTA_HOOK_HOOKNUM:
+						hook.Hook = hookNames[h.u32()]
+					case unix.NFTA_HOOK_PRIORITY:
+						hook.Priority = int(int32(h.u32()))
+					}
+				}
+			case unix.NFTA_CHAIN_POLICY:
+				policy = it.u32()
+			case unix.NFTA_CHAIN_TYPE:
+				typ = trimNul(it.data)
+			}
 		}
-		ch.Rules = append(ch.Rules, rule)
+		if hook != nil {
+			hook.Type, hook.Policy = typ, "accept"
+			if policy == nfDrop {
+				hook.Policy = "drop"
+			}
+			c.Hook = hook
+		}
+		if table == id.Name {
+			out = append(out, c)
+		}
 	}
-	return ch, nil
+	return out, nil
 }
 
-func readElements(c *gnft.Conn, gt *gnft.Table, s *Set) error {
-	if s.Dynamic {
-		return nil // elements belong to the packet path
-	}
-	elems, err := c.GetSetElements(&gnft.Set{Table: gt, Name: s.Name, IsMap: s.Verdict || s.Data != 0})
-	if err != nil {
-		return err
-	}
-	for _, ge := range elems {
-		e, err := decodeElement(s, ge)
-		if err != nil {
-			return err
-		}
-		s.Elements = append(s.Elements, e)
-	}
-	return nil
-}
-
-func decodeElement(s *Set, ge gnft.SetElement) (Element, error) {
-	e := Element{Timeout: ge.Timeout, Comment: ge.Comment}
+func decodeElementBytes(s *Set, e Element, key, val, verdict []byte) (Element, error) {
 	off := 0
 	for _, t := range s.Key {
-		v, err := valueFromBytes(t, safeSlice(ge.Key, off))
+		v, err := valueFromBytes(t, safeSlice(key, off))
 		if err != nil {
 			return e, err
 		}
@@ -149,13 +158,13 @@ func decodeElement(s *Set, ge gnft.SetElement) (Element, error) {
 	}
 	switch {
 	case s.Verdict:
-		v, err := decodeVerdict(ge)
+		v, err := decodeVerdict(verdict)
 		if err != nil {
 			return e, fmt.Errorf("element %s: %w", keyString(e.Key), err)
 		}
 		e.Verdict = &v
 	case s.Data != 0:
-		v, err := valueFromBytes(s.Data, ge.Val)
+		v, err := valueFromBytes(s.Data, val)
 		if err != nil {
 			return e, err
 		}
@@ -171,49 +180,27 @@ func safeSlice(b []byte, off int) []byte {
 	return b[off:]
 }
 
-// decodeVerdict reads an element's verdict; google/nftables leaves it in the
-// raw Val bytes (nested NFTA_DATA_VERDICT attributes) for some maps.
-func decodeVerdict(ge gnft.SetElement) (Verdict, error) {
-	if ge.VerdictData != nil {
-		k, ok := verdictFromExpr[ge.VerdictData.Kind]
-		if !ok {
-			return Verdict{}, fmt.Errorf("verdict %d", ge.VerdictData.Kind)
-		}
-		return Verdict{Kind: k, Chain: ge.VerdictData.Chain}, nil
-	}
-	code, chain, ok := scanVerdictAttrs(ge.Val, 0)
-	if !ok {
-		return Verdict{}, fmt.Errorf("undecodable verdict % x", ge.Val)
-	}
-	for k, c := range map[VerdictKind]uint32{VerdictAccept: nfAccept, VerdictDrop: nfDrop, VerdictReturn: verdictCode(VerdictReturn),
-		VerdictJump: verdictCode(VerdictJump), VerdictGoto: verdictCode(VerdictGoto)} {
-		if c == code {
-			return Verdict{Kind: k, Chain: chain}, nil
-		}
-	}
-	return Verdict{}, fmt.Errorf("verdict code %#x", code)
-}
-
-// scanVerdictAttrs finds NFTA_VERDICT_CODE and NFTA_VERDICT_CHAIN in b, or
-// in attributes nested in it (NFTA_DATA_VERDICT).
-func scanVerdictAttrs(b []byte, depth int) (code uint32, chain string, ok bool) {
+// decodeVerdict reads NFTA_VERDICT_CODE and NFTA_VERDICT_CHAIN.
+func decodeVerdict(b []byte) (Verdict, error) {
+	var code uint32
+	var chain string
+	found := false
 	it := attrIter{b: b}
 	for it.next() {
 		switch {
 		case it.typ == unix.NFTA_VERDICT_CODE && len(it.data) == 4:
-			code, ok = it.u32(), true
+			code, found = binary.BigEndian.Uint32(it.data), true
 		case it.typ == unix.NFTA_VERDICT_CHAIN:
 			chain = trimNul(it.data)
 		}
 	}
-	if ok || depth > 2 {
-		return code, chain, ok
+	if !found {
+		return Verdict{}, fmt.Errorf("undecodable verdict % x", b)
 	}
-	it = attrIter{b: b}
-	for it.next() {
-		if c, ch, found := scanVerdictAttrs(it.data, depth+1); found {
-			return c, ch, true
+	for _, k := range []VerdictKind{VerdictAccept, VerdictDrop, VerdictReturn, VerdictJump, VerdictGoto} {
+		if verdictCode(k) == code {
+			return Verdict{Kind: k, Chain: chain}, nil
 		}
 	}
-	return 0, "", false
+	return Verdict{}, fmt.Errorf("verdict code %#x", code)
 }

@@ -1,0 +1,175 @@
+package nftables
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"testing"
+	"time"
+)
+
+// scaleTable builds a kube-proxy-shaped ip table: nsvc services with nep
+// endpoints each (a service chain, a numgen map and nep endpoint chains per
+// service, one services verdict map). endpointShift moves one endpoint of
+// service 0, for the incremental case.
+func scaleTable(nsvc, nep int, endpointShift byte) *Table {
+	t := NewTable(FamilyIPv4, "proxykit")
+	svcKey := []DataType{TypeIPv4Addr, TypeInetProto, TypeInetService}
+	services := &Set{Name: "services", Key: svcKey, Verdict: true}
+	must(t.AddSet(services))
+	must(t.AddChain(&Chain{Name: "nat-prerouting", Hook: &Hook{Type: "nat", Hook: "prerouting", Priority: -100},
+		Rules: []Rule{{Stmts: []Stmt{VMap{Keys: []Field{IPDAddr, L4Proto, THDPort}, Map: "services"}}}}}))
+	must(t.AddChain(&Chain{Name: "mark-for-masquerade", Rules: []Rule{{Stmts: []Stmt{SetMark{Op: MarkOr, Value: 0x4000}}}}}))
+	for i := 0; i < nsvc; i++ {
+		cip := netip.AddrFrom4([4]byte{10, 96, byte(i >> 8), byte(i)})
+		svc := fmt.Sprintf("service-%d", i)
+		epMap := &Set{Name: "endpoints-" + fmt.Sprint(i), Key: []DataType{TypeNumgen}, Verdict: true}
+		for j := 0; j < nep; j++ {
+			ip := netip.AddrFrom4([4]byte{10, 128 + byte(j), byte(i >> 8), byte(i)})
+			if i == 0 && j == 0 {
+				ip = netip.AddrFrom4([4]byte{10, 250, 0, endpointShift})
+			}
+			name := fmt.Sprintf("endpoint-%d-%s", i, ip)
+			must(t.AddChain(&Chain{Name: name, Rules: []Rule{
+				{Stmts: []Stmt{MatchAddr{Field: IPSAddr, Prefix: netip.PrefixFrom(ip, 32)}, Jump("mark-for-masquerade")}},
+				{Stmts: []Stmt{MatchProto{Proto: 6}, DNAT{Addr: ip, Port: 8080}}},
+			}}))
+			epMap.Elements = append(epMap.Elements, Element{Key: []Value{Int(uint32(j))}, Verdict: vp(Goto(name))})
+		}
+		must(t.AddSet(epMap))
+		must(t.AddChain(&Chain{Name: svc, Rules: []Rule{
+			{Stmts: []Stmt{MatchAddr{Field: IPSAddr, Neg: true, Prefix: netip.MustParsePrefix("10.244.0.0/16")}, Jump("mark-for-masquerade")}},
+			{Stmts: []Stmt{NumgenVMap{Mod: uint32(nep), Map: epMap.Name}}},
+		}}))
+		services.Elements = append(services.Elements, Element{Key: []Value{IP(cip), Proto(6), Port(80)}, Verdict: vp(Goto(svc))})
+	}
+	return t
+}
+
+// oneEndpointChange re-renders service 0 (as a renderer would for one
+// changed service) into a clone of base that shares every other chain and
+// set, and returns the scope of the objects it re-rendered or dropped.
+func oneEndpointChange(base *Table, nep int, shift byte) (*Ruleset, *Scope) {
+	fresh := scaleTable(1, nep, shift)
+	t := base.Clone()
+	scope := &Scope{}
+	for _, e := range base.Set("endpoints-0").Elements { // the old endpoint chains
+		if fresh.Chain(e.Verdict.Chain) == nil {
+			t.RemoveChain(e.Verdict.Chain)
+			scope.Chains = append(scope.Chains, ObjectRef{t.ID(), e.Verdict.Chain})
+		}
+	}
+	for _, c := range fresh.Chains() {
+		if c.Name == "nat-prerouting" || c.Name == "mark-for-masquerade" {
+			continue
+		}
+		must(t.ReplaceChain(c))
+		scope.Chains = append(scope.Chains, ObjectRef{t.ID(), c.Name})
+	}
+	must(t.ReplaceSet(fresh.Set("endpoints-0")))
+	scope.Sets = append(scope.Sets, ObjectRef{t.ID(), "endpoints-0"})
+	return &Ruleset{Tables: []*Table{t}}, scope
+}
+
+const benchServices, benchEndpoints = 10000, 10
+
+func BenchmarkPrint10kx10(b *testing.B) {
+	rs := &Ruleset{Tables: []*Table{scaleTable(benchServices, benchEndpoints, 1)}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := rs.Print(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkBuildAndDiffFull10kx10(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		rs := &Ruleset{Tables: []*Table{scaleTable(benchServices, benchEndpoints, 1)}}
+		if tx := Diff(nil, rs, nil); tx.Empty() {
+			b.Fatal("empty")
+		}
+	}
+}
+
+// BenchmarkApplyFull10kx10 loads the whole ruleset into a fresh namespace
+// through one netlink batch.
+func BenchmarkApplyFull10kx10(b *testing.B) {
+	rs := &Ruleset{Tables: []*Table{scaleTable(benchServices, benchEndpoints, 1)}}
+	tx := Diff(nil, rs, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		ns := newTestNS(b)
+		k := ns.kernel(b)
+		b.StartTimer()
+		mustApply(b, k, tx)
+	}
+	b.ReportMetric(float64(len(tx.Ops)), "ops")
+}
+
+// BenchmarkOneEndpointChange10kx10: with 10k services loaded, move one
+// endpoint of one service: re-render that service, Diff with a scope, Apply.
+func BenchmarkOneEndpointChange10kx10(b *testing.B) {
+	ns := newTestNS(b)
+	k := ns.kernel(b)
+	base := scaleTable(benchServices, benchEndpoints, 1)
+	cur := &Ruleset{Tables: []*Table{base}}
+	mustApply(b, k, Diff(nil, cur, nil))
+	ctx := context.Background()
+	b.ReportAllocs()
+	shift := byte(1)
+	var ops int
+	for b.Loop() {
+		shift++
+		next, scope := oneEndpointChange(cur.Tables[0], benchEndpoints, shift)
+		tx := Diff(cur, next, scope)
+		if err := k.Apply(ctx, tx); err != nil {
+			b.Fatalf("%v\n%s", err, tx)
+		}
+		ops = len(tx.Ops)
+		cur = next
+	}
+	b.ReportMetric(float64(ops), "ops")
+	b.StopTimer()
+	if tx := Diff(mustRead(b, k), cur, nil); !tx.Empty() {
+		b.Fatalf("kernel drifted from the model:\n%.2000s", tx)
+	}
+}
+
+// TestOneEndpointChangeBreakdown logs where an incremental change's time goes
+// (informational; the target is checked by the benchmark, not here).
+func TestOneEndpointChangeBreakdown(t *testing.T) {
+	if testing.Short() || os.Getenv("PROXYKIT_NFT_BREAKDOWN") == "" {
+		t.Skip("set PROXYKIT_NFT_BREAKDOWN=1")
+	}
+	ns := newTestNS(t)
+	k := ns.kernel(t)
+	cur := &Ruleset{Tables: []*Table{scaleTable(benchServices, benchEndpoints, 1)}}
+	start := time.Now()
+	mustApply(t, k, Diff(nil, cur, nil))
+	t.Logf("full apply: %v", time.Since(start))
+	for i := 0; i < 5; i++ {
+		t0 := time.Now()
+		next, scope := oneEndpointChange(cur.Tables[0], benchEndpoints, byte(i+2))
+		t1 := time.Now()
+		tx := Diff(cur, next, scope)
+		t2 := time.Now()
+		mustApply(t, k, tx)
+		t3 := time.Now()
+		t.Logf("render %v diff %v apply %v (%d ops)", t1.Sub(t0), t2.Sub(t1), t3.Sub(t2), len(tx.Ops))
+		cur = next
+	}
+	t0 := time.Now()
+	rs := mustRead(t, k)
+	t.Logf("read back: %v", time.Since(t0))
+	t0 = time.Now()
+	tx := Diff(rs, cur, nil)
+	t.Logf("full diff: %v", time.Since(t0))
+	if !tx.Empty() {
+		t.Fatalf("drift: %.1000s", tx)
+	}
+}

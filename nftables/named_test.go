@@ -1,0 +1,74 @@
+package nftables
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// The overlay collection behaves like a plain ordered map through random
+// adds, replaces, removes and clones.
+func TestNamedMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	type entry struct {
+		name string
+		v    int
+	}
+	var ref []entry
+	find := func(name string) int {
+		return slices.IndexFunc(ref, func(e entry) bool { return e.name == name })
+	}
+	n := &named[int]{}
+	var old []*named[int] // earlier clones' parents must keep their content
+	var oldRef [][]entry
+	for step := 0; step < 3000; step++ {
+		name := fmt.Sprint("c", r.IntN(60))
+		v := r.IntN(1000) + 1
+		switch r.IntN(5) {
+		case 0:
+			if ok := n.add(name, v); ok != (find(name) < 0) {
+				t.Fatalf("step %d: add %s = %v", step, name, ok)
+			}
+			if find(name) < 0 {
+				ref = append(ref, entry{name, v})
+			}
+		case 1:
+			n.replace(name, v)
+			if i := find(name); i >= 0 {
+				ref[i].v = v
+			} else {
+				ref = append(ref, entry{name, v})
+			}
+		case 2:
+			n.remove(name)
+			if i := find(name); i >= 0 {
+				ref = append(ref[:i], ref[i+1:]...)
+			}
+		case 3:
+			old = append(old, n)
+			oldRef = append(oldRef, slices.Clone(ref))
+			c := n.clone()
+			n = &c
+		}
+		var want []int
+		for _, e := range ref {
+			want = append(want, e.v)
+		}
+		if got := n.list(); !slices.Equal(got, want) || n.len() != len(want) {
+			t.Fatalf("step %d: list %v (len %d), want %v", step, got, n.len(), want)
+		}
+		if got, ok := n.get(name); ok != (find(name) >= 0) || ok && got != ref[find(name)].v {
+			t.Fatalf("step %d: get %s = %d %v", step, name, got, ok)
+		}
+	}
+	for i, o := range old {
+		var want []int
+		for _, e := range oldRef[i] {
+			want = append(want, e.v)
+		}
+		if got := o.list(); !slices.Equal(got, want) {
+			t.Fatalf("clone %d changed its parent: %v, want %v", i, got, want)
+		}
+	}
+}
