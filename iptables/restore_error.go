@@ -14,7 +14,7 @@ import (
 type RestoreError struct {
 	Command  string // e.g. "iptables-nft-restore"
 	Table    string // the table being restored, when known
-	Line     int    // 1-based line of the input the tool blamed; 0 if it did not say
+	Line     int    // 1-based line of the input the tool blamed (Exec.Apply sends one table per run, "*table" is line 1); 0 if it did not say
 	Text     string // that line of the input
 	Stderr   string // the tool's error output
 	ExitCode int    // -1 when the command did not run to an exit
