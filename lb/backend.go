@@ -23,8 +23,9 @@ type Backend struct {
 	Addr netip.AddrPort
 	// Weight is the backend's relative share, as in IPVS: 0 means the
 	// backend is never chosen for new connections (it may still hold
-	// existing ones). Negative weights are invalid. Schedulers that ignore
-	// weights (rr, lc, dh's and sh's stability aside) still skip weight 0.
+	// existing ones). Negative weights and weights above MaxWeight are
+	// invalid. Schedulers that otherwise ignore weights (rr, lc) still
+	// skip weight 0.
 	Weight int
 
 	st *backendState

@@ -15,42 +15,52 @@ import "math/rand/v2"
 // is the number of open connections.
 type leastConn struct {
 	core[struct{}]
-	less lessFunc
+	rule loadRule
 	nq   bool // a backend with no connection wins at once (nq)
 }
 
-// lessFunc reports whether a backend with load a and weight aw is preferable
-// to one with load b and weight bw.
-type lessFunc func(a, aw, b, bw int64) bool
+// loadRule is how a scheduler compares backends' loads.
+type loadRule uint8
 
-// lc: fewest connections; weights other than 0 are ignored.
-func lessLC(a, _, b, _ int64) bool { return a < b }
+const (
+	ruleLC  loadRule = iota // fewest connections; weights other than 0 ignored
+	ruleWLC                 // fewest connections per unit of weight, a/aw < b/bw
+	ruleSED                 // shortest expected delay, (a+1)/aw < (b+1)/bw
+)
 
-// wlc: fewest connections per unit of weight, a/aw < b/bw.
-func lessWLC(a, aw, b, bw int64) bool { return a*bw < b*aw }
-
-// sed: shortest expected delay, (a+1)/aw < (b+1)/bw.
-func lessSED(a, aw, b, bw int64) bool { return (a+1)*bw < (b+1)*aw }
+// less reports whether a backend with load a and weight aw is preferable to
+// one with load b and weight bw. A switch rather than a func value, so the
+// scan inlines it.
+func (r loadRule) less(a, aw, b, bw int64) bool {
+	switch r {
+	case ruleLC:
+		return a < b
+	case ruleWLC:
+		return a*bw < b*aw
+	default:
+		return (a+1)*bw < (b+1)*aw
+	}
+}
 
 func newLC(bs []Backend, _ *options) (Scheduler, error) {
-	return newLeastConn(LeastConnection, lessLC, false, bs)
+	return newLeastConn(LeastConnection, ruleLC, false, bs)
 }
 
 func newWLC(bs []Backend, _ *options) (Scheduler, error) {
-	return newLeastConn(WeightedLeastConnection, lessWLC, false, bs)
+	return newLeastConn(WeightedLeastConnection, ruleWLC, false, bs)
 }
 
 func newSED(bs []Backend, _ *options) (Scheduler, error) {
-	return newLeastConn(ShortestExpectedDelay, lessSED, false, bs)
+	return newLeastConn(ShortestExpectedDelay, ruleSED, false, bs)
 }
 
 // nq (never queue) is sed, except that an idle backend is taken at once.
 func newNQ(bs []Backend, _ *options) (Scheduler, error) {
-	return newLeastConn(NeverQueue, lessSED, true, bs)
+	return newLeastConn(NeverQueue, ruleSED, true, bs)
 }
 
-func newLeastConn(name string, less lessFunc, nq bool, bs []Backend) (Scheduler, error) {
-	s := &leastConn{less: less, nq: nq}
+func newLeastConn(name string, rule loadRule, nq bool, bs []Backend) (Scheduler, error) {
+	s := &leastConn{rule: rule, nq: nq}
 	return made(s, s.init(name, true, bs, nil))
 }
 
@@ -59,21 +69,26 @@ func (s *leastConn) Pick(PickKey) (Backend, error) {
 	if len(v.live) == 0 {
 		return Backend{}, ErrNoBackend
 	}
-	return s.chosen(v, leastLoaded(v.set, s.less, s.nq))
+	return s.chosen(v, leastLoaded(v.set, s.rule, s.nq))
 }
 
-// leastLoaded returns the index into s.all of the preferred live backend.
+// leastLoaded returns the index into s.all of the preferred live backend,
+// scanning from a random start; with idleFirst the first idle backend wins.
 // The caller has checked that s.live is not empty.
-func leastLoaded(s *set, less lessFunc, idleFirst bool) int32 {
-	n := len(s.live)
-	start := rand.IntN(n)
-	best := s.live[start]
-	bestLoad, bestW := s.all[best].Active(), int64(s.all[best].Weight)
-	for k := 1; k < n && (!idleFirst || bestLoad > 0); k++ {
-		i := s.live[(start+k)%n]
-		load, w := s.all[i].Active(), int64(s.all[i].Weight)
-		if (idleFirst && load == 0) || less(load, w, bestLoad, bestW) {
-			best, bestLoad, bestW = i, load, w
+func leastLoaded(s *set, rule loadRule, idleFirst bool) int32 {
+	start := rand.IntN(len(s.live))
+	best := int32(-1)
+	var bestLoad, bestW int64
+	for _, part := range [2][]int32{s.live[start:], s.live[:start]} {
+		for _, i := range part {
+			b := &s.all[i]
+			load, w := b.st.active.Load(), int64(b.Weight)
+			if idleFirst && load == 0 {
+				return i
+			}
+			if best < 0 || rule.less(load, w, bestLoad, bestW) {
+				best, bestLoad, bestW = i, load, w
+			}
 		}
 	}
 	return best

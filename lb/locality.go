@@ -92,7 +92,7 @@ func (s *locality) Pick(k PickKey) (Backend, error) {
 		i = s.fromEntry(v, e, now)
 	}
 	if i < 0 {
-		i = leastLoaded(v.set, lessWLC, false)
+		i = leastLoaded(v.set, ruleWLC, false)
 		s.remember(dst, e, v.all[i].ID, now)
 	}
 	return s.chosen(v, i)
@@ -106,26 +106,31 @@ func (s *locality) fromEntry(v *view[map[string]int32], e *localEntry, now int64
 		return !ok || v.all[i].Weight == 0
 	})
 	if s.replicate && len(e.ids) > 1 && now-e.lastMod > s.expiry {
-		worst := s.member(v, e, func(a, aw, b, bw int64) bool { return lessWLC(b, bw, a, aw) })
+		worst := s.member(v, e, true)
 		e.ids = slices.DeleteFunc(e.ids, func(id string) bool { return v.x[id] == worst })
 		e.lastMod = now
 	}
 	if len(e.ids) == 0 {
 		return -1
 	}
-	best := s.member(v, e, lessWLC)
+	best := s.member(v, e, false)
 	if overloaded(v.set, best) {
 		return -1
 	}
 	return best
 }
 
-// member returns the member of e that less prefers (e.ids is not empty).
-func (s *locality) member(v *view[map[string]int32], e *localEntry, less lessFunc) int32 {
+// member returns the least loaded member of e by wlc's measure, or with
+// most the most loaded (e.ids is not empty).
+func (s *locality) member(v *view[map[string]int32], e *localEntry, most bool) int32 {
 	best := v.x[e.ids[0]]
 	for _, id := range e.ids[1:] {
 		i := v.x[id]
-		if less(v.all[i].Active(), int64(v.all[i].Weight), v.all[best].Active(), int64(v.all[best].Weight)) {
+		a, b := v.all[i], v.all[best]
+		if most {
+			a, b = b, a
+		}
+		if ruleWLC.less(a.Active(), int64(a.Weight), b.Active(), int64(b.Weight)) {
 			best = i
 		}
 	}
