@@ -14,9 +14,10 @@ import (
 
 // realDriver is the driver of a network namespace's kernel.
 type realDriver struct {
-	ipvs  *ipvs.Handle
-	nl    *netlink.Handle
-	dummy string
+	ipvs      *ipvs.Handle
+	nl        *netlink.Handle
+	dummy     string
+	linkCache netlink.Link // the dummy interface once seen
 }
 
 func family(a netip.Addr) uint16 {

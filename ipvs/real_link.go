@@ -10,8 +10,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// link returns the dummy interface, or nil when it does not exist.
+// link returns the dummy interface, or nil when it does not exist. It is
+// looked up once and remembered until deleted.
 func (d *realDriver) link() (netlink.Link, error) {
+	if d.linkCache != nil {
+		return d.linkCache, nil
+	}
 	l, err := d.nl.LinkByName(d.dummy)
 	var nf netlink.LinkNotFoundError
 	if errors.As(err, &nf) {
@@ -20,6 +24,7 @@ func (d *realDriver) link() (netlink.Link, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: looking up %s: %w", d.dummy, err)
 	}
+	d.linkCache = l
 	return l, nil
 }
 
@@ -38,6 +43,7 @@ func (d *realDriver) ensureLink() (netlink.Link, error) {
 	if err := d.nl.LinkSetUp(l); err != nil {
 		return nil, fmt.Errorf("ipvs: bringing %s up: %w", d.dummy, err)
 	}
+	d.linkCache = l
 	return l, nil
 }
 
@@ -99,5 +105,6 @@ func (d *realDriver) delLink() error {
 	if err != nil || l == nil {
 		return err
 	}
+	d.linkCache = nil
 	return d.nl.LinkDel(l)
 }

@@ -1,0 +1,115 @@
+package ipvsvm
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/proxykit/proxykit/internal/vmtest"
+	"github.com/proxykit/proxykit/ipvs"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+func TestMain(m *testing.M) { vmtest.Main(m, vmtest.Options{}) }
+
+// testNS is a throwaway network namespace with lo up, closed at the end of
+// the test (which destroys everything in it).
+type testNS struct {
+	h    netns.NsHandle
+	path string
+}
+
+func newNS(t testing.TB) *testNS {
+	t.Helper()
+	vmtest.Need(t, "ipvsadm", "ipset")
+	var h netns.NsHandle
+	var err error
+	onLockedThread(t, func() { h, err = netns.New() }) // New moves the thread; it is moved back
+	if err != nil {
+		t.Fatalf("new netns: %v", err)
+	}
+	t.Cleanup(func() { h.Close() })
+	ns := &testNS{h: h, path: fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), int(h))}
+	// IPVS rejects destinations in a netns without a local table: bring lo up.
+	nh, err := netlink.NewHandleAt(h, unix.NETLINK_ROUTE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nh.Close()
+	lo, err := nh.LinkByName("lo")
+	if err == nil {
+		err = nh.LinkSetUp(lo)
+	}
+	if err != nil {
+		t.Fatalf("lo up: %v", err)
+	}
+	return ns
+}
+
+// onLockedThread runs f on a locked OS thread and then moves that thread
+// back to the network namespace it was in.
+func onLockedThread(t testing.TB, f func()) {
+	t.Helper()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	defer func() {
+		if err := netns.Set(orig); err != nil {
+			panic(err) // the locked thread would run other goroutines in the wrong netns
+		}
+	}()
+	f()
+}
+
+// do runs f on a thread inside the namespace (sockets and child processes
+// created there belong to it).
+func (ns *testNS) do(t testing.TB, f func()) {
+	t.Helper()
+	onLockedThread(t, func() {
+		if err := netns.Set(ns.h); err != nil {
+			t.Fatal(err)
+		}
+		f()
+	})
+}
+
+// run runs a command inside the namespace with stdin and returns stdout.
+func (ns *testNS) run(t testing.TB, stdin string, name string, args ...string) string {
+	t.Helper()
+	var out []byte
+	var err error
+	ns.do(t, func() {
+		cmd := exec.Command(name, args...)
+		cmd.Stdin = strings.NewReader(stdin)
+		cmd.Stderr = os.Stderr
+		out, err = cmd.Output()
+	})
+	if err != nil {
+		t.Fatalf("%s %v: %v", name, args, err)
+	}
+	return string(out)
+}
+
+// open opens a Real kernel on the namespace.
+func (ns *testNS) open(t testing.TB, opts ipvs.Options) *ipvs.Real {
+	t.Helper()
+	k, err := ipvs.NewReal(context.Background(), ns.path, opts)
+	if err != nil {
+		t.Fatalf("NewReal: %v", err)
+	}
+	t.Cleanup(func() { k.Close() })
+	return k
+}
+
+func netipAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
