@@ -54,6 +54,7 @@ type renderer struct {
 	nodePortAddrs    []netip.Addr
 	// state
 	frags map[servicemodel.ServicePortName]*fragment
+	probs []string // probability(n), cached
 	rs    *Ruleset // desired; chains are replaced, never edited
 }
 
@@ -207,6 +208,14 @@ func (r *renderer) rule(chain string, args ...string) Rule {
 
 func (r *renderer) chain(name string, rules ...Rule) *Chain {
 	return &Chain{Name: name, Rules: rules}
+}
+
+// probability returns the statistic probability 1/n as iptables-save prints it.
+func (r *renderer) probability(n int) string {
+	for len(r.probs) <= n {
+		r.probs = append(r.probs, StatisticProbability(1/float64(max(len(r.probs), 1))))
+	}
+	return r.probs[n]
 }
 
 // hostMask is the recent match's full-length mask.

@@ -8,16 +8,14 @@ import (
 // in nat, and in filter the REJECT (no endpoints at all), the DROP (no
 // endpoint the policy may use) and the source-range firewall.
 func (w *svcWriter) frontend(fe rulegen.Frontend) {
-	pp := w.pp
 	switch fe.Kind {
 	case rulegen.ClusterIP:
-		_, action := pp.InternalSet()
-		args := w.dstArgs(fe, "cluster IP")
+		_, action := w.pp.InternalSet()
 		if action == rulegen.Forward {
-			w.add(natServices, append(args, "-j", w.internal))
+			w.dst(w.sharedW(natServices), fe, " cluster IP").jump(w.internal)
 			return
 		}
-		w.add(filterServices, w.verdict(args, action))
+		w.verdict(w.dst(w.sharedW(filterServices), fe, " cluster IP"), action)
 	case rulegen.NodePort:
 		w.nodePort(fe)
 	default:
@@ -25,25 +23,32 @@ func (w *svcWriter) frontend(fe rulegen.Frontend) {
 	}
 }
 
+// dst writes "-d A/32 -p tcp -m comment --comment "<spn><what>" -m tcp --dport N".
+func (w *svcWriter) dst(rw *ruleWriter, fe rulegen.Frontend, what string) *ruleWriter {
+	if fe.Addr.IsValid() {
+		rw.host("-d", fe.Addr)
+	}
+	return w.dport(rw.a("-p", w.n.proto).comment(w.n.spn, what), fe.Port)
+}
+
 func (w *svcWriter) externalFrontend(fe rulegen.Frontend) {
 	pp := w.pp
-	what := "external IP"
+	what := " external IP"
 	if fe.Kind == rulegen.LoadBalancer {
-		what = "loadbalancer IP"
+		what = " loadbalancer IP"
 	}
-	args := w.dstArgs(fe, what)
 	if !pp.HasEndpoints {
-		w.add(filterExternal, w.verdict(args, rulegen.Reject))
+		w.verdict(w.dst(w.sharedW(filterExternal), fe, what), rulegen.Reject)
 		return
 	}
-	target := w.n.chain(kindEXT)
+	target := w.n.ext
 	if fe.Kind == rulegen.LoadBalancer && len(fe.SourceRanges) > 0 {
 		target = w.firewallChain(fe)
-		w.add(filterFirewall, append(w.dstArgs(fe, "traffic not accepted by "+target), "-j", "DROP"))
+		w.dst(w.sharedW(filterFirewall), fe, " traffic not accepted by "+target).jump("DROP")
 	}
-	w.add(natServices, append(args, "-j", target))
+	w.dst(w.sharedW(natServices), fe, what).jump(target)
 	if _, action := pp.ExternalSet(); action == rulegen.Drop {
-		w.add(filterExternal, append(w.dstArgs(fe, "has no local endpoints"), "-j", "DROP"))
+		w.dst(w.sharedW(filterExternal), fe, " has no local endpoints").jump("DROP")
 	}
 }
 
@@ -51,19 +56,14 @@ func (w *svcWriter) externalFrontend(fe rulegen.Frontend) {
 // sources go on to the EXT chain; the rest fall through undisturbed and are
 // dropped by the filter firewall, which still sees the load-balancer IP.
 func (w *svcWriter) firewallChain(fe rulegen.Frontend) string {
-	fw := w.n.chain(kindFW)
-	for _, c := range w.frag.nat {
-		if c.Name == fw {
-			return fw // one FW chain serves every LB IP of the port
-		}
+	if w.hasChain(w.n.fw) {
+		return w.n.fw // one FW chain serves every LB IP of the port
 	}
-	var rules []Rule
+	rw := w.newChain(w.n.fw, len(fe.SourceRanges))
 	for _, src := range fe.SourceRanges {
-		rules = append(rules, w.r.rule(fw, join([]string{"-s", src.Masked().String()}, w.comment("loadbalancer IP"),
-			[]string{"-j", w.n.chain(kindEXT)})...))
+		rw.begin().prefix("-s", src).comment(w.n.spn, " loadbalancer IP").jump(w.n.ext)
 	}
-	w.frag.nat = append(w.frag.nat, w.r.chain(fw, rules...))
-	return fw
+	return w.n.fw
 }
 
 // nodePort writes the NodePort rules. The nat rule and the health-check
@@ -74,17 +74,17 @@ func (w *svcWriter) nodePort(fe rulegen.Frontend) {
 	pp := w.pp
 	if w.firstNodePort(fe) {
 		if pp.HealthCheckNodePort != 0 {
-			w.add(filterNodePorts, join(w.proto(), w.comment("health check node port"),
-				w.portMatch(pp.HealthCheckNodePort), []string{"-j", "ACCEPT"}))
+			w.dport(w.sharedW(filterNodePorts).a("-p", w.n.proto).comment(w.n.spn, " health check node port"),
+				pp.HealthCheckNodePort).jump("ACCEPT")
 		}
 		if pp.HasEndpoints {
-			w.add(natNodePorts, join(w.proto(), w.comment(""), w.portMatch(fe.Port), []string{"-j", w.n.chain(kindEXT)}))
+			w.dport(w.sharedW(natNodePorts).a("-p", w.n.proto).comment(w.n.spn), fe.Port).jump(w.n.ext)
 		}
 	}
 	if !pp.HasEndpoints {
-		w.add(filterExternal, w.verdict(w.nodePortDst(fe, ""), rulegen.Reject))
+		w.verdict(w.nodePortDst(w.sharedW(filterExternal), fe, ""), rulegen.Reject)
 	} else if _, action := pp.ExternalSet(); action == rulegen.Drop {
-		w.add(filterExternal, append(w.nodePortDst(fe, "has no local endpoints"), "-j", "DROP"))
+		w.nodePortDst(w.sharedW(filterExternal), fe, " has no local endpoints").jump("DROP")
 	}
 }
 
@@ -99,25 +99,22 @@ func (w *svcWriter) firstNodePort(fe rulegen.Frontend) bool {
 
 // nodePortDst matches a NodePort frontend's destination in filter rules:
 // its address, or every local address.
-func (w *svcWriter) nodePortDst(fe rulegen.Frontend, what string) []string {
+func (w *svcWriter) nodePortDst(rw *ruleWriter, fe rulegen.Frontend, what string) *ruleWriter {
 	if fe.Addr.IsValid() {
-		return join([]string{"-d", hostPrefix(fe.Addr)}, w.proto(), w.comment(what), w.portMatch(fe.Port))
+		return w.dst(rw, fe, what)
 	}
-	return join(w.proto(), []string{"-m", "addrtype", "--dst-type", "LOCAL"}, w.comment(what), w.portMatch(fe.Port))
+	return w.dport(rw.a("-p", w.n.proto, "-m", "addrtype", "--dst-type", "LOCAL").comment(w.n.spn, what), fe.Port)
 }
 
-// verdict appends REJECT or DROP.
-func (w *svcWriter) verdict(args []string, action rulegen.Action) []string {
+// verdict ends a rule with REJECT or DROP.
+func (w *svcWriter) verdict(rw *ruleWriter, action rulegen.Action) {
 	if action == rulegen.Drop {
-		return append(append([]string{}, args...), "-j", "DROP")
+		rw.jump("DROP")
+		return
 	}
 	with := "icmp-port-unreachable"
 	if w.r.family == IPv6 {
 		with = "icmp6-port-unreachable"
 	}
-	return append(append([]string{}, args...), "-j", "REJECT", "--reject-with", with)
-}
-
-func (w *svcWriter) add(s sharedChain, args []string) {
-	w.frag.shared[s] = append(w.frag.shared[s], w.r.rule(s.name(w.r.prefix), args...))
+	rw.jump("REJECT", "--reject-with", with)
 }

@@ -4,8 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"fmt"
-
-	"github.com/proxykit/proxykit/servicemodel"
+	"net/netip"
+	"strconv"
 )
 
 // Chain kinds, as kube-proxy names them after the prefix.
@@ -17,12 +17,25 @@ const (
 	kindSEP = "SEP-" // one endpoint: hairpin masquerade and DNAT
 )
 
-// hashName returns kube-proxy's chain-name hash: the first 16 characters of
-// the base32 SHA-256 of the service port name, protocol and, for endpoint
-// chains, the endpoint. With the default prefix the names equal kube-proxy's.
-func hashName(spn servicemodel.ServicePortName, endpoint string) string {
-	h := sha256.Sum256([]byte(spn.String() + string(spn.Protocol) + endpoint))
-	return base32.StdEncoding.EncodeToString(h[:])[:16]
+// hashedChain returns prefix+kind+hash, where hash is kube-proxy's: the first
+// 16 characters of the base32 SHA-256 of the service port name (its
+// String), the protocol and, for endpoint chains, the endpoint "addr:port".
+// With the default prefix the names equal kube-proxy's.
+func hashedChain(prefix, kind, spn, proto string, ep netip.AddrPort) string {
+	var in [256]byte
+	b := append(in[:0], spn...)
+	b = append(b, proto...)
+	if ep.IsValid() {
+		b = ep.AppendTo(b)
+	}
+	sum := sha256.Sum256(b)
+	var enc [56]byte
+	base32.StdEncoding.Encode(enc[:], sum[:])
+	out := make([]byte, 0, len(prefix)+len(kind)+16)
+	out = append(out, prefix...)
+	out = append(out, kind...)
+	out = append(out, enc[:16]...)
+	return string(out)
 }
 
 // MaxPrefixLen bounds the chain prefix so that every chain name fits the
@@ -42,15 +55,27 @@ func checkPrefix(p string) error {
 	return nil
 }
 
-// names derives the chain names of one service port.
-type names struct {
-	prefix string
-	hash   string
+// portNames holds the strings of one service port that many rules repeat.
+type portNames struct {
+	spn                     string // "ns/name:port"
+	proto                   string // "tcp"
+	svc, svl, ext, fw       string
+	cip                     string // "-d" value of the cluster IP
+	port                    string
+	prefix, protoUpperCased string
 }
 
-func (n names) chain(kind string) string { return n.prefix + kind + n.hash }
-
-// sep returns the endpoint chain of ep (an "addr:port" string).
-func (n names) sep(spn servicemodel.ServicePortName, ep string) string {
-	return n.prefix + kindSEP + hashName(spn, ep)
+func newPortNames(prefix, spn, protoUpper, proto string, port int32) portNames {
+	n := portNames{spn: spn, proto: proto, prefix: prefix, protoUpperCased: protoUpper, port: strconv.Itoa(int(port))}
+	n.svc = hashedChain(prefix, kindSVC, spn, protoUpper, netip.AddrPort{})
+	n.svl = prefix + kindSVL + n.svc[len(prefix)+len(kindSVC):]
+	n.ext = prefix + kindEXT + n.svc[len(prefix)+len(kindSVC):]
+	n.fw = prefix + kindFW + n.svc[len(prefix)+len(kindSVC):]
+	return n
 }
+
+func (n portNames) sep(ep netip.AddrPort) string {
+	return hashedChain(n.prefix, kindSEP, n.spn, n.protoUpperCased, ep)
+}
+
+func hostPrefix(a netip.Addr) string { return netip.PrefixFrom(a, a.BitLen()).String() }

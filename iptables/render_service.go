@@ -1,7 +1,6 @@
 package iptables
 
 import (
-	"net/netip"
 	"strconv"
 	"strings"
 
@@ -18,51 +17,69 @@ type fragment struct {
 
 // svcWriter renders one PortPlan.
 type svcWriter struct {
-	r    *renderer
-	pp   *rulegen.PortPlan
-	n    names
-	frag *fragment
-	spn  string // the service port name, for comments
+	r      *renderer
+	pp     *rulegen.PortPlan
+	n      portNames
+	frag   *fragment
+	root   *ruleWriter   // owns the buffer every writer of the port shares
+	chains []*ruleWriter // the port's nat chains, in order
+	shared [numShared]*ruleWriter
 	// the chains the frontends jump to
 	internal, external string
 }
 
 func (r *renderer) renderPort(pp *rulegen.PortPlan) *fragment {
-	w := &svcWriter{r: r, pp: pp, frag: &fragment{}, spn: pp.Name.String(),
-		n: names{prefix: r.prefix, hash: hashName(pp.Name, "")}}
+	size := 1024 + 640*(len(pp.ClusterEndpoints)+len(pp.LocalEndpoints)) + 256*len(pp.Frontends)
+	buf := make([]byte, 0, size)
+	w := &svcWriter{r: r, pp: pp, frag: &fragment{}, root: &ruleWriter{buf: &buf},
+		chains: make([]*ruleWriter, 0, 4+len(pp.ClusterEndpoints)+len(pp.LocalEndpoints)),
+		n: newPortNames(r.prefix, pp.Name.String(), string(pp.Protocol), strings.ToLower(string(pp.Protocol)), pp.Port)}
 	w.endpointChains()
 	w.externalChain()
 	for _, fe := range pp.Frontends {
 		w.frontend(fe)
 	}
+	w.frag.nat = make([]*Chain, len(w.chains))
+	for i, c := range w.chains {
+		w.frag.nat[i] = c.toChain()
+	}
+	for s, sw := range w.shared {
+		if sw != nil {
+			w.frag.shared[s] = sw.rules()
+		}
+	}
 	return w.frag
 }
 
-func (w *svcWriter) proto() []string {
-	p := strings.ToLower(string(w.pp.Protocol))
-	return []string{"-p", p}
+// newChain starts one of the port's own nat chains, with room for n rules.
+func (w *svcWriter) newChain(name string, n int) *ruleWriter {
+	c := w.root.sibling(name)
+	c.out = make([]Rule, 0, n)
+	w.chains = append(w.chains, c)
+	return c
 }
 
-// portMatch returns "-p tcp -m tcp --dport N".
-func (w *svcWriter) portMatch(port int32) []string {
-	p := strings.ToLower(string(w.pp.Protocol))
-	return []string{"-m", p, "--dport", strconv.Itoa(int(port))}
-}
-
-func (w *svcWriter) comment(what string) []string {
-	c := w.spn
-	if what != "" {
-		c += " " + what
+// hasChain reports whether the port already has a chain of that name.
+func (w *svcWriter) hasChain(name string) bool {
+	for _, c := range w.chains {
+		if c.chain == name {
+			return true
+		}
 	}
-	return []string{"-m", "comment", "--comment", c}
+	return false
 }
 
-func join(parts ...[]string) []string {
-	var out []string
-	for _, p := range parts {
-		out = append(out, p...)
+// sharedW returns the writer for this port's rules in a shared chain.
+func (w *svcWriter) sharedW(s sharedChain) *ruleWriter {
+	if w.shared[s] == nil {
+		w.shared[s] = w.root.sibling(s.name(w.r.prefix))
 	}
-	return out
+	return w.shared[s].begin()
+}
+
+// dport appends "-m tcp --dport N".
+func (w *svcWriter) dport(rw *ruleWriter, port int32) *ruleWriter {
+	return rw.a("-m", w.n.proto, "--dport").int(int64(port))
 }
 
 // endpointChains writes the SVC (cluster) and SVL (local) chains and one SEP
@@ -70,101 +87,92 @@ func join(parts ...[]string) []string {
 // traffic jump to.
 func (w *svcWriter) endpointChains() {
 	pp := w.pp
-	svc, svl := w.n.chain(kindSVC), w.n.chain(kindSVL)
-	usesCluster := pp.ClusterEndpoints != nil || !pp.InternalLocal
-	w.internal, w.external = svc, svc
+	w.internal, w.external = w.n.svc, w.n.svc
 	if pp.InternalLocal {
-		w.internal = svl
+		w.internal = w.n.svl
 	}
 	if pp.ExternalLocal {
-		w.external = svl
+		w.external = w.n.svl
 	}
-	seps := map[string]bool{}
-	if usesCluster && len(pp.ClusterEndpoints) > 0 {
-		w.choiceChain(svc, pp.ClusterEndpoints, seps, !pp.InternalLocal)
+	if len(pp.ClusterEndpoints) > 0 {
+		w.choiceChain(w.n.svc, pp.ClusterEndpoints, !pp.InternalLocal)
 	}
 	if (pp.InternalLocal || pp.ExternalLocal) && len(pp.LocalEndpoints) > 0 {
-		w.choiceChain(svl, pp.LocalEndpoints, seps, pp.InternalLocal)
+		w.choiceChain(w.n.svl, pp.LocalEndpoints, pp.InternalLocal)
 	}
 }
 
 // choiceChain writes a chain that picks one of eps, with affinity, and the
 // endpoints' SEP chains. With clusterIPMasq, the chain starts with the
 // ClusterIP masquerade rule (kube-proxy's place for it).
-func (w *svcWriter) choiceChain(name string, eps []rulegen.Endpoint, seps map[string]bool, clusterIPMasq bool) {
+func (w *svcWriter) choiceChain(name string, eps []rulegen.Endpoint, clusterIPMasq bool) {
 	r := w.r
-	var rules []Rule
+	n := len(eps) + 1
+	if w.pp.Affinity > 0 {
+		n += len(eps)
+	}
+	rw := w.newChain(name, n)
 	if clusterIPMasq {
-		if m := w.masqRule(name); m != nil {
-			rules = append(rules, *m)
-		}
+		w.masqRule(rw)
 	}
 	sepNames := make([]string, len(eps))
 	for i, ep := range eps {
-		id := ep.AddrPort().String()
-		sepNames[i] = w.n.sep(w.pp.Name, id)
-		if !seps[sepNames[i]] {
-			seps[sepNames[i]] = true
-			w.frag.nat = append(w.frag.nat, w.sepChain(sepNames[i], ep))
+		sepNames[i] = w.n.sep(ep.AddrPort())
+		if !w.hasChain(sepNames[i]) {
+			w.sepChain(sepNames[i], ep)
 		}
 	}
 	if w.pp.Affinity > 0 {
+		secs := strconv.Itoa(int(w.pp.Affinity.Seconds()))
 		for i, ep := range eps {
-			rules = append(rules, r.rule(name, join(w.comment("-> "+ep.AddrPort().String()),
-				[]string{"-m", "recent", "--rcheck", "--seconds", strconv.Itoa(int(w.pp.Affinity.Seconds())), "--reap",
-					"--name", sepNames[i], "--mask", r.hostMask(), "--rsource", "-j", sepNames[i]})...))
+			rw.begin().commentEP(w.n.spn, ep.AddrPort()).
+				a("-m", "recent", "--rcheck", "--seconds", secs, "--reap", "--name", sepNames[i], "--mask", r.hostMask(), "--rsource").
+				jump(sepNames[i])
 		}
 	}
 	for i, ep := range eps {
-		args := w.comment("-> " + ep.AddrPort().String())
+		rw.begin().commentEP(w.n.spn, ep.AddrPort())
 		if n := len(eps) - i; n > 1 {
-			args = append(args, "-m", "statistic", "--mode", "random", "--probability", StatisticProbability(1/float64(n)))
+			rw.a("-m", "statistic", "--mode", "random", "--probability", r.probability(n))
 		}
-		rules = append(rules, r.rule(name, append(args, "-j", sepNames[i])...))
+		rw.jump(sepNames[i])
 	}
-	w.frag.nat = append(w.frag.nat, r.chain(name, rules...))
 }
 
-// masqRule spells the ClusterIP masquerade condition, or nil for Never.
-func (w *svcWriter) masqRule(chain string) *Rule {
+// masqRule spells the ClusterIP masquerade condition (nothing for Never).
+func (w *svcWriter) masqRule(rw *ruleWriter) {
 	r, pp := w.r, w.pp
-	dst := join([]string{"-d", hostPrefix(pp.ClusterIP)}, w.proto(), w.comment("cluster IP"), w.portMatch(pp.Port))
-	var src []string
+	var local []string
 	switch pp.ClusterIPMasquerade {
 	case nat.Never:
-		return nil
+		return
 	case nat.IfNotLocal:
-		src = r.notLocal()
-		if src == nil {
-			return nil
+		if local = r.detector(true); local == nil {
+			return
 		}
 	}
-	rule := r.rule(chain, append(insertAfterDst(src, dst), "-j", r.prefix+chainMarkMasq)...)
-	return &rule
+	rw.begin()
+	if len(local) > 0 && local[1] == "-s" {
+		rw.a(local...)
+	}
+	rw.host("-d", pp.ClusterIP)
+	if len(local) > 0 && local[1] == "-i" {
+		rw.a(local...)
+	}
+	w.dport(rw.a("-p", w.n.proto).comment(w.n.spn, " cluster IP"), pp.Port).jump(r.prefix + chainMarkMasq)
 }
 
-// insertAfterDst places source/interface matches where iptables-save prints
-// them: "! -s X -d Y ..." or "-d Y ! -i IF ...".
-func insertAfterDst(src, dst []string) []string {
-	if len(src) == 0 {
-		return dst
-	}
-	if src[len(src)-2] == "-s" {
-		return append(append([]string{}, src...), dst...)
-	}
-	return append(append(append([]string{}, dst[:2]...), src...), dst[2:]...)
-}
-
-func (w *svcWriter) sepChain(name string, ep rulegen.Endpoint) *Chain {
+func (w *svcWriter) sepChain(name string, ep rulegen.Endpoint) {
 	r := w.r
-	target := ep.AddrPort().String()
-	hairpin := r.rule(name, join([]string{"-s", hostPrefix(ep.Addr)}, w.comment(""), []string{"-j", r.prefix + chainMarkMasq})...)
-	dnat := join(w.proto(), w.comment(""))
+	rw := w.newChain(name, 2)
+	rw.begin().host("-s", ep.Addr).comment(w.n.spn).jump(r.prefix + chainMarkMasq)
+	rw.begin().a("-p", w.n.proto).comment(w.n.spn)
 	if w.pp.Affinity > 0 {
-		dnat = append(dnat, "-m", "recent", "--set", "--name", name, "--mask", r.hostMask(), "--rsource")
+		rw.a("-m", "recent", "--set", "--name", name, "--mask", r.hostMask(), "--rsource")
 	}
-	dnat = append(dnat, "-m", strings.ToLower(string(w.pp.Protocol)), "-j", "DNAT", "--to-destination", target)
-	return r.chain(name, hairpin, r.rule(name, dnat...))
+	rw.a("-m", w.n.proto, "-j", "DNAT", "--to-destination").addrPort(ep.AddrPort())
+	rw.cur.target = "DNAT"
+	rw.end()
 }
 
 // externalChain writes the EXT chain: masquerade and the external policy,
@@ -174,29 +182,26 @@ func (w *svcWriter) externalChain() {
 		return
 	}
 	r, pp := w.r, w.pp
-	ext := w.n.chain(kindEXT)
-	var rules []Rule
+	rw := w.newChain(w.n.ext, 4)
 	if !pp.ExternalLocal {
-		rules = append(rules,
-			r.rule(ext, join(w.comment("masquerade traffic from external sources"), []string{"-j", r.prefix + chainMarkMasq})...))
+		rw.begin().comment(w.n.spn, " masquerade traffic from external sources").jump(r.prefix + chainMarkMasq)
 		if len(pp.ClusterEndpoints) > 0 {
-			rules = append(rules, r.rule(ext, join(w.comment("cluster policy"), []string{"-j", w.external})...))
+			rw.begin().comment(w.n.spn, " cluster policy").jump(w.external)
 		}
 	} else {
-		if local := r.isLocal(); local != nil && w.hasSet(w.internal) {
-			rules = append(rules, r.rule(ext, join(local, w.comment("pod traffic for external destinations"), []string{"-j", w.internal})...))
+		if local := r.detector(false); local != nil && w.hasSet(w.internal) {
+			rw.begin().a(local...).comment(w.n.spn, " pod traffic for external destinations").jump(w.internal)
 		}
-		rules = append(rules, r.rule(ext, join(w.comment("masquerade LOCAL traffic for external destinations"),
-			[]string{"-m", "addrtype", "--src-type", "LOCAL", "-j", r.prefix + chainMarkMasq})...))
+		rw.begin().comment(w.n.spn, " masquerade LOCAL traffic for external destinations").
+			a("-m", "addrtype", "--src-type", "LOCAL").jump(r.prefix + chainMarkMasq)
 		if w.hasSet(w.internal) {
-			rules = append(rules, r.rule(ext, join(w.comment("route LOCAL traffic for external destinations"),
-				[]string{"-m", "addrtype", "--src-type", "LOCAL", "-j", w.internal})...))
+			rw.begin().comment(w.n.spn, " route LOCAL traffic for external destinations").
+				a("-m", "addrtype", "--src-type", "LOCAL").jump(w.internal)
 		}
 		if len(pp.LocalEndpoints) > 0 {
-			rules = append(rules, r.rule(ext, join(w.comment("local policy"), []string{"-j", w.external})...))
+			rw.begin().comment(w.n.spn, " local policy").jump(w.external)
 		}
 	}
-	w.frag.nat = append(w.frag.nat, r.chain(ext, rules...))
 }
 
 func (w *svcWriter) hasExternal() bool {
@@ -210,19 +215,8 @@ func (w *svcWriter) hasExternal() bool {
 
 // hasSet reports whether the named choice chain has endpoints (was written).
 func (w *svcWriter) hasSet(chain string) bool {
-	if chain == w.n.chain(kindSVL) {
+	if chain == w.n.svl {
 		return len(w.pp.LocalEndpoints) > 0
 	}
 	return len(w.pp.ClusterEndpoints) > 0
 }
-
-// dstArgs matches a frontend's destination and port.
-func (w *svcWriter) dstArgs(fe rulegen.Frontend, what string) []string {
-	var dst []string
-	if fe.Addr.IsValid() {
-		dst = []string{"-d", hostPrefix(fe.Addr)}
-	}
-	return join(dst, w.proto(), w.comment(what), w.portMatch(fe.Port))
-}
-
-func hostPrefix(a netip.Addr) string { return netip.PrefixFrom(a, a.BitLen()).String() }
