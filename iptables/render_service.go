@@ -33,7 +33,7 @@ func (r *renderer) renderPort(pp *rulegen.PortPlan) *fragment {
 	buf := make([]byte, 0, size)
 	w := &svcWriter{r: r, pp: pp, frag: &fragment{}, root: &ruleWriter{buf: &buf},
 		chains: make([]*ruleWriter, 0, 4+len(pp.ClusterEndpoints)+len(pp.LocalEndpoints)),
-		n: newPortNames(r.prefix, pp.Name.String(), string(pp.Protocol), strings.ToLower(string(pp.Protocol)), pp.Port)}
+		n:      newPortNames(r.prefix, pp.Name.String(), string(pp.Protocol), strings.ToLower(string(pp.Protocol)), pp.Port)}
 	w.endpointChains()
 	w.externalChain()
 	for _, fe := range pp.Frontends {
