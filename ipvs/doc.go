@@ -49,5 +49,15 @@
 // A real server that leaves the desired state is first set to weight 0 and
 // deleted later, once it has no active connections (and, for UDP, no inactive
 // ones either, as kube-proxy does) or when DiffOptions.GracePeriod has passed.
-// A real server that comes back before then is restored to its weight.
+// A real server that comes back before then is restored to its weight. A
+// virtual server that leaves the desired state is deleted at once, with its
+// real servers (as kube-proxy does). Diff needs the connection counters of
+// the current state: Read has them; a caller that diffs only what changed
+// refreshes the virtual servers Terminating.Services names with ReadService.
+//
+// # Tests
+//
+// Package ipvs/ipvstest is a conformance suite that runs against the Fake
+// here and against Real in package ipvs/ipvsvm, whose TestMain boots a VM
+// with Debian's kernel (internal/vmtest) when the host has no IPVS.
 package ipvs

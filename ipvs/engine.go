@@ -34,11 +34,12 @@ func (e *engine) SetFailure(f func(Op) error) {
 	e.fail = f
 }
 
-// load reads the ownership facts: dummy addresses and ownership records.
-func (e *engine) load() error {
+// load reads the ownership facts, dummy addresses and ownership records,
+// and returns the sets it read (ours by prefix, ownership sets included).
+func (e *engine) load() ([]*IPSet, error) {
 	addrs, err := e.d.addrs()
 	if err != nil {
-		return fmt.Errorf("ipvs: reading %s addresses: %w", e.opts.Dummy, err)
+		return nil, fmt.Errorf("ipvs: reading %s addresses: %w", e.opts.Dummy, err)
 	}
 	e.dummy = make(map[netip.Addr]struct{}, len(addrs))
 	for _, a := range addrs {
@@ -46,7 +47,7 @@ func (e *engine) load() error {
 	}
 	sets, err := e.d.sets(e.opts.SetPrefix)
 	if err != nil {
-		return fmt.Errorf("ipvs: reading ipsets: %w", err)
+		return nil, fmt.Errorf("ipvs: reading ipsets: %w", err)
 	}
 	e.owned, e.hasSet = map[VSKey]struct{}{}, map[bool]bool{}
 	for _, s := range sets {
@@ -59,14 +60,15 @@ func (e *engine) load() error {
 		}
 	}
 	e.loaded = true
-	return nil
+	return sets, nil
 }
 
 func (e *engine) ensureLoaded() error {
 	if e.loaded {
 		return nil
 	}
-	return e.load()
+	_, err := e.load()
+	return err
 }
 
 // isOurs applies the ownership rule to a virtual server key.
@@ -85,7 +87,8 @@ func (e *engine) isOurs(k VSKey) bool {
 func (e *engine) Read(ctx context.Context) (*State, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if err := e.load(); err != nil {
+	sets, err := e.load()
+	if err != nil {
 		return nil, err
 	}
 	st := NewState()
@@ -107,10 +110,6 @@ func (e *engine) Read(ctx context.Context) (*State, error) {
 			return nil, fmt.Errorf("ipvs: listing real servers of %v: %w", v.VSKey, err)
 		}
 		st.Services[v.VSKey] = v
-	}
-	sets, err := e.d.sets(e.opts.SetPrefix)
-	if err != nil {
-		return nil, fmt.Errorf("ipvs: reading ipsets: %w", err)
 	}
 	for _, s := range sets {
 		if !e.opts.isOwnerSet(s.Name) {
