@@ -2,6 +2,7 @@ package servicemodel
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 	"sync"
 
@@ -166,7 +167,7 @@ func changedPorts(before, after dirtyEntry) []ServicePortName {
 			}
 		}
 	}
-	if before.svc != after.svc {
+	if !sameService(before.svc, after.svc) {
 		add(before.svc, nil)
 		add(after.svc, nil)
 		return out
@@ -183,6 +184,12 @@ func changedPorts(before, after dirtyEntry) []ServicePortName {
 		return false
 	})
 	return out
+}
+
+// sameService compares two versions of a service by value, so that an
+// informer resync (an equal object, newly converted) changes nothing.
+func sameService(a, b *Service) bool {
+	return a == b || a != nil && b != nil && reflect.DeepEqual(a, b)
 }
 
 func (se *serviceEndpoints) get(n ServicePortName, f IPFamily) []PortEndpoint {

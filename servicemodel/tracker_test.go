@@ -179,3 +179,26 @@ func sameMap(a, b map[int]int) bool {
 	delete(a, -1)
 	return same
 }
+
+func TestTrackerEqualServiceIsNoChange(t *testing.T) {
+	tr := NewTracker()
+	_ = tr.SetService(webService())
+	tr.Snapshot()
+	_ = tr.SetService(webService()) // an informer resync: equal, newly built
+	if _, changed := tr.Snapshot(); len(changed) != 0 {
+		t.Fatalf("an equal service reported changes: %v", changed)
+	}
+}
+
+func TestValidateRejectsMappedAndUnmasked(t *testing.T) {
+	s := webService()
+	s.ExternalIPs = []netip.Addr{netip.MustParseAddr("::ffff:10.0.0.1")}
+	s.LoadBalancerSourceRanges = []netip.Prefix{netip.MustParsePrefix("10.1.2.3/8")}
+	var fields []string
+	for _, e := range Validate(s) {
+		fields = append(fields, e.Field)
+	}
+	if !slices.Contains(fields, "spec.externalIPs[0]") || !slices.Contains(fields, "spec.loadBalancerSourceRanges[0]") {
+		t.Fatalf("got %v", fields)
+	}
+}

@@ -72,8 +72,11 @@ func Validate(s *Service) field.ErrorList {
 		}
 	}
 	for i, p := range s.LoadBalancerSourceRanges {
-		if !p.IsValid() {
+		switch {
+		case !p.IsValid():
 			errs = append(errs, field.Invalid(spec.Child("loadBalancerSourceRanges").Index(i), p.String(), "must be a CIDR"))
+		case p != p.Masked() || p.Addr().Is4In6():
+			errs = append(errs, field.Invalid(spec.Child("loadBalancerSourceRanges").Index(i), p.String(), "must be a network address, e.g. "+p.Masked().String()))
 		}
 	}
 	errs = append(errs, validatePolicies(s, spec)...)
@@ -112,6 +115,8 @@ func validateUnicast(p *field.Path, ip netip.Addr) field.ErrorList {
 		return field.ErrorList{field.Required(p, "must be a valid IP address")}
 	case ip.IsUnspecified(), ip.IsMulticast(), ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast():
 		return field.ErrorList{field.Invalid(p, ip.String(), "must be a unicast, non-link-local address")}
+	case ip.Is4In6() || ip.Zone() != "":
+		return field.ErrorList{field.Invalid(p, ip.String(), "must be a plain IPv4 or IPv6 address (no IPv4-mapped form, no zone)")}
 	}
 	return nil
 }
@@ -212,11 +217,12 @@ func ValidateSlice(es *EndpointSlice) field.ErrorList {
 	for i, port := range es.Ports {
 		errs = append(errs, validatePortNum(field.NewPath("ports").Index(i).Child("port"), port.Port, false)...)
 	}
+	familyOK := es.Family == IPv4 || es.Family == IPv6
 	for i, ep := range es.Endpoints {
 		p := field.NewPath("endpoints").Index(i).Child("addresses").Index(0)
 		if !ep.Addr.IsValid() {
 			errs = append(errs, field.Required(p, "must be a valid IP address"))
-		} else if FamilyOf(ep.Addr) != es.Family {
+		} else if familyOK && FamilyOf(ep.Addr) != es.Family {
 			errs = append(errs, field.Invalid(p, ep.Addr.String(), "does not match addressType "+string(es.Family)))
 		}
 	}
