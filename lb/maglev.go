@@ -20,14 +20,29 @@ package lb
 // Table size: WithTableSize, else 65537; grown to the next prime >= 100*N
 // when N (live backends) exceeds 655 (or the fixed size), so a backend
 // always has about 100 slots or more. A size change moves most keys. Memory:
-// 4 bytes per slot (256 KiB at 65537).
+// 2 bytes per slot (128 KiB at 65537) while the set has at most 65536
+// backends, 4 bytes beyond.
 type mh struct {
 	core[maglevTable]
 	port bool
 }
 
+// maglevTable maps slots to indices into set.all; one of small and large
+// is set, or neither when no backend is live.
 type maglevTable struct {
-	tab []int32 // slot -> index into all
+	small []uint16
+	large []int32
+}
+
+// lookup returns the index into set.all for hash h, false when empty.
+func (t maglevTable) lookup(h uint64) (int32, bool) {
+	if n := len(t.small); n > 0 {
+		return int32(t.small[reduce(h, uint64(n))]), true
+	}
+	if n := len(t.large); n > 0 {
+		return t.large[reduce(h, uint64(n))], true
+	}
+	return 0, false
 }
 
 const (
@@ -40,19 +55,18 @@ func newMH(bs []Backend, o *options) (Scheduler, error) {
 	s := &mh{port: o.port}
 	fixed := o.tableSize
 	derive := func(st *set, _ *view[maglevTable]) maglevTable {
-		return maglevTable{tab: buildMaglev(st, tableSize(len(st.live), fixed))}
+		return buildMaglev(st, tableSize(len(st.live), fixed))
 	}
 	return made(s, s.init(MaglevHashing, false, bs, derive))
 }
 
 func (s *mh) Pick(k PickKey) (Backend, error) {
 	v := s.cur.Load()
-	tab := v.x.tab
-	if len(tab) == 0 {
+	i, ok := v.x.lookup(keyHash(k.Client, s.port, seedSource))
+	if !ok {
 		return Backend{}, ErrNoBackend
 	}
-	h := keyHash(k.Client, s.port, seedSource)
-	return v.all[tab[reduce(h, uint64(len(tab)))]], nil
+	return v.all[i], nil
 }
 
 // tableSize returns the table size for n live backends, given a fixed size

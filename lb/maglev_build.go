@@ -28,23 +28,35 @@ type maglevTurn struct {
 	index int32 // into set.all
 }
 
-type maglevBuilder struct {
+// slotIndex is the type of a table entry: an index into set.all.
+type slotIndex interface{ ~uint16 | ~int32 }
+
+type maglevBuilder[T slotIndex] struct {
 	m      uint32
 	minv   float64 // 1/m, for fast reduction of products < 2^48
-	tab    []int32
+	tab    []T
 	filled []uint64 // bitmap of claimed slots
 	free   []uint32 // the free slots, once few are left
 	inv    []uint32 // per turn: skip⁻¹ mod m, once few are left
 }
 
-// buildMaglev fills a table of m slots (m prime, <= maxTableSize). It
-// returns nil when s has no live backend.
-func buildMaglev(s *set, m uint64) []int32 {
-	if len(s.live) == 0 {
-		return nil
+// buildMaglev fills a table of m slots (m prime, <= maxTableSize), with
+// 2-byte entries when the set has at most 65536 backends. It returns an
+// empty table when s has no live backend.
+func buildMaglev(s *set, m uint64) maglevTable {
+	switch {
+	case len(s.live) == 0:
+		return maglevTable{}
+	case len(s.all) <= 1<<16:
+		return maglevTable{small: buildMaglevInto[uint16](s, m)}
+	default:
+		return maglevTable{large: buildMaglevInto[int32](s, m)}
 	}
+}
+
+func buildMaglevInto[T slotIndex](s *set, m uint64) []T {
 	turns := maglevTurns(s, uint32(m))
-	b := &maglevBuilder{m: uint32(m), minv: 1 / float64(m), tab: make([]int32, m), filled: make([]uint64, (m+63)/64)}
+	b := newMaglevBuilder[T](m)
 	if s.uniform {
 		b.fill(turns, nil)
 	} else {
@@ -53,9 +65,13 @@ func buildMaglev(s *set, m uint64) []int32 {
 	return b.tab
 }
 
+func newMaglevBuilder[T slotIndex](m uint64) *maglevBuilder[T] {
+	return &maglevBuilder[T]{m: uint32(m), minv: 1 / float64(m), tab: make([]T, m), filled: make([]uint64, (m+63)/64)}
+}
+
 // fill runs the rounds until the table is full; w, when not nil, skips
 // turns per weight.
-func (b *maglevBuilder) fill(turns []maglevTurn, w *weighting) {
+func (b *maglevBuilder[T]) fill(turns []maglevTurn, w *weighting) {
 	m, tab, filled := b.m, b.tab, b.filled
 	for left := m; left > 0; {
 		for j := range turns {
@@ -78,7 +94,7 @@ func (b *maglevBuilder) fill(turns []maglevTurn, w *weighting) {
 				c = b.takeNearest(t, j)
 			}
 			filled[c>>6] |= 1 << (c & 63)
-			tab[c] = t.index
+			tab[c] = T(t.index)
 			if t.next = c + t.skip; t.next >= m {
 				t.next -= m
 			}
@@ -137,7 +153,7 @@ func maglevTurns(s *set, m uint32) []maglevTurn {
 }
 
 // switchToList collects the free slots and the inverses of the skips.
-func (b *maglevBuilder) switchToList(turns []maglevTurn) {
+func (b *maglevBuilder[T]) switchToList(turns []maglevTurn) {
 	b.free = make([]uint32, 0, tailSlots)
 	for c := range b.m {
 		if b.filled[c>>6]&(1<<(c&63)) == 0 {
@@ -152,7 +168,7 @@ func (b *maglevBuilder) switchToList(turns []maglevTurn) {
 
 // takeNearest removes from the free list and returns the free slot that
 // turn j's walk reaches first.
-func (b *maglevBuilder) takeNearest(t *maglevTurn, j int) uint32 {
+func (b *maglevBuilder[T]) takeNearest(t *maglevTurn, j int) uint32 {
 	m, inv := uint64(b.m), uint64(b.inv[j])
 	best, bestSteps := 0, m
 	for k, c := range b.free {
@@ -173,7 +189,7 @@ func (b *maglevBuilder) takeNearest(t *maglevTurn, j int) uint32 {
 
 // mulMod returns x*y mod m for x, y < m <= 2^24, so x*y < 2^48 and the
 // float64 quotient is off by at most one.
-func (b *maglevBuilder) mulMod(x, y uint64) uint64 {
+func (b *maglevBuilder[T]) mulMod(x, y uint64) uint64 {
 	p := x * y
 	r := int64(p) - int64(uint64(float64(p)*b.minv))*int64(b.m)
 	if r < 0 {

@@ -11,7 +11,19 @@ func maglevTab(t *testing.T, bs []Backend, opts ...Option) ([]int32, []Backend) 
 	t.Helper()
 	s := mustNew(t, MaglevHashing, bs, opts...).(*mh)
 	v := s.cur.Load()
-	return v.x.tab, v.all
+	return slots(v.x), v.all
+}
+
+// slots returns the table's entries as int32s.
+func slots(t maglevTable) []int32 {
+	if t.large != nil {
+		return t.large
+	}
+	out := make([]int32, len(t.small))
+	for c, i := range t.small {
+		out[c] = int32(i)
+	}
+	return out
 }
 
 // slotsByID counts table slots per backend ID.
@@ -124,7 +136,7 @@ func TestMaglevDisruption(t *testing.T) {
 			t.Fatal(err)
 		}
 		v1 := s.cur.Load()
-		f := disruption(v0.x.tab, v1.x.tab, v0.all, v1.all)
+		f := disruption(slots(v0.x), slots(v1.x), v0.all, v1.all)
 		t.Logf("N=%d M=%d %s: %.3f%% of slots moved between surviving backends", n, m, change.what, 100*f)
 		if f > 0.01 {
 			t.Errorf("%s: %.3f%% of slots moved, want <= 1%%", change.what, 100*f)
@@ -202,7 +214,7 @@ func TestMaglevBuildMatchesProbing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.Equal(buildMaglev(s, c.m), buildMaglevByProbing(s, c.m)) {
+		if !slices.Equal(slots(buildMaglev(s, c.m)), buildMaglevByProbing(s, c.m)) {
 			t.Errorf("N=%d M=%d: free-list build differs from probing", len(c.bs), c.m)
 		}
 	}
@@ -216,12 +228,40 @@ func TestModInverse(t *testing.T) {
 			}
 		}
 	}
-	b := &maglevBuilder{m: 16777213, minv: 1 / float64(16777213)}
+	b := newMaglevBuilder[int32](16777213)
 	for _, x := range []uint64{0, 1, 16777212, 12345678, 9999999} {
 		for _, y := range []uint64{0, 1, 16777212, 7654321} {
 			if got, want := b.mulMod(x, y), x*y%16777213; got != want {
 				t.Errorf("mulMod(%d, %d) = %d, want %d", x, y, got, want)
 			}
+		}
+	}
+}
+
+// More than 65536 backends (live or not) switch to 4-byte entries; the
+// table is the same.
+func TestMaglevLargeSet(t *testing.T) {
+	bs := backends(1<<16 + 10)
+	for i := range bs {
+		if i%1000 != 7 {
+			bs[i].Weight = 0
+		}
+	}
+	big, err := newSet(nil, bs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab := buildMaglev(big, 65537)
+	if tab.large == nil || tab.small != nil {
+		t.Fatal("expected 4-byte entries")
+	}
+	if !slices.Equal(tab.large, buildMaglevByProbing(big, 65537)) {
+		t.Error("4-byte table differs from probing")
+	}
+	s := mustNew(t, MaglevHashing, bs)
+	for i := range 1000 {
+		if b := mustPick(t, s, clientKey(i)); b.Weight == 0 {
+			t.Fatalf("picked weight-0 %s", b.ID)
 		}
 	}
 }
