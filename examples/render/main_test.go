@@ -66,3 +66,14 @@ func TestMissingFile(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errs)
 	}
 }
+
+func TestIPTablesMode(t *testing.T) {
+	code, out, errs := runRender("-mode", "iptables")
+	if code != exitOK || errs != "" || !strings.HasPrefix(out, "*nat\n") || !strings.Contains(out, "-A KUBE-SERVICES -d 10.96.0.10/32") {
+		t.Fatalf("exit %d, stderr %q:\n%s", code, errs, out)
+	}
+	_, out6, _ := runRender("-mode", "iptables", "-family", "6")
+	if !strings.Contains(out6, "fd00:10:96::10/128") || strings.Contains(out6, "10.96.0.10/32") {
+		t.Fatalf("-family 6:\n%s", out6)
+	}
+}
