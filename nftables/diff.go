@@ -24,8 +24,9 @@ type Scope struct {
 //
 // Order: delete tables, add tables; flush chains that referenced a set or were
 // a base chain that must be recreated; delete those; add sets and chains; delete
-// stale elements; flush and rewrite changed chains; add elements; flush and
-// delete removed chains; delete removed sets.
+// stale elements; flush and rewrite changed chains; add elements; flush
+// removed chains; delete removed sets (their elements may jump to removed
+// chains), then removed chains.
 func Diff(current, desired *Ruleset, scope *Scope) *Transaction {
 	p := &planner{}
 	for _, ct := range current.tables() {
@@ -63,7 +64,7 @@ type planner struct {
 func (p *planner) transaction() *Transaction {
 	var ops []Op
 	for _, phase := range [][]Op{p.delTables, p.addTables, p.preFlush, p.preDelete, p.addSets, p.addChains,
-		p.delElems, p.rewrite, p.addElems, p.flushRemoved, p.delChains, p.delSets} {
+		p.delElems, p.rewrite, p.addElems, p.flushRemoved, p.delSets, p.delChains} {
 		ops = append(ops, phase...)
 	}
 	return &Transaction{Ops: ops}

@@ -22,37 +22,54 @@ func (k *Netlink) read(ctx context.Context) (*Ruleset, error) {
 		return nil, fmt.Errorf("nftables: kernel closed")
 	}
 	rs := &Ruleset{}
+	// One table and one chain dump per family (the kernel's chain dump does
+	// not filter by table), then sets, elements and rules per table.
+	tables := map[Family]map[string]bool{}
+	chains := map[Family]map[string][]*Chain{}
+	for _, id := range k.cfg.Tables {
+		if tables[id.Family] != nil {
+			continue
+		}
+		names, err := k.sock.listTables(id.Family, k.nextSeq())
+		if err != nil {
+			return nil, fmt.Errorf("nftables: list %s tables: %w", id.Family, err)
+		}
+		tables[id.Family] = names
+		if chains[id.Family], err = k.sock.listChains(id.Family, k.nextSeq()); err != nil {
+			return nil, fmt.Errorf("nftables: list %s chains: %w", id.Family, err)
+		}
+	}
 	for _, id := range k.cfg.Tables {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		t, err := k.readTable(ctx, id)
+		if !tables[id.Family][id.Name] {
+			continue
+		}
+		t, err := k.readTable(ctx, id, chains[id.Family][id.Name])
 		if err != nil {
 			return nil, fmt.Errorf("nftables: read table %s: %w", id, err)
 		}
-		if t != nil {
-			rs.Tables = append(rs.Tables, t)
-		}
+		rs.Tables = append(rs.Tables, t)
 	}
 	return rs, nil
 }
 
 func (k *Netlink) nextSeq() uint32 { k.seq++; return k.seq }
 
-func (k *Netlink) readTable(ctx context.Context, id TableID) (*Table, error) {
-	names, err := k.sock.dump(unix.NFT_MSG_GETTABLE, id.Family, k.nextSeq(), func(*nlBatch) {})
+func (s *nlSocket) listTables(fam Family, seq uint32) (map[string]bool, error) {
+	msgs, err := s.dump(unix.NFT_MSG_GETTABLE, fam, seq, func(*nlBatch) {})
 	if err != nil {
-		return nil, fmt.Errorf("tables: %w", err)
+		return nil, err
 	}
-	found := false
-	for _, m := range names {
-		if string(firstAttr(m, unix.NFTA_TABLE_NAME)) == id.Name+"\x00" {
-			found = true
-		}
+	out := map[string]bool{}
+	for _, m := range msgs {
+		out[trimNul(firstAttr(m, unix.NFTA_TABLE_NAME))] = true
 	}
-	if !found {
-		return nil, nil
-	}
+	return out, nil
+}
+
+func (k *Netlink) readTable(ctx context.Context, id TableID, chains []*Chain) (*Table, error) {
 	t := NewTable(id.Family, id.Name)
 	raws, err := k.sock.listSets(id, k.nextSeq())
 	if err != nil {
@@ -75,10 +92,6 @@ func (k *Netlink) readTable(ctx context.Context, id TableID) (*Table, error) {
 			return nil, err
 		}
 	}
-	chains, err := k.sock.listChains(id, k.nextSeq())
-	if err != nil {
-		return nil, fmt.Errorf("chains: %w", err)
-	}
 	rules, err := k.sock.listRules(id, k.nextSeq())
 	if err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
@@ -94,12 +107,13 @@ func (k *Netlink) readTable(ctx context.Context, id TableID) (*Table, error) {
 
 var hookNames = map[uint32]string{0: "prerouting", 1: "input", 2: "forward", 3: "output", 4: "postrouting"}
 
-func (s *nlSocket) listChains(id TableID, seq uint32) ([]*Chain, error) {
-	msgs, err := s.dump(unix.NFT_MSG_GETCHAIN, id.Family, seq, func(b *nlBatch) { b.str(unix.NFTA_CHAIN_TABLE, id.Name) })
+// listChains dumps a family's chains, grouped by table in kernel order.
+func (s *nlSocket) listChains(fam Family, seq uint32) (map[string][]*Chain, error) {
+	msgs, err := s.dump(unix.NFT_MSG_GETCHAIN, fam, seq, func(*nlBatch) {})
 	if err != nil {
 		return nil, err
 	}
-	var out []*Chain
+	out := map[string][]*Chain{}
 	for _, m := range msgs {
 		var table, typ string
 		c := &Chain{}
@@ -136,9 +150,7 @@ func (s *nlSocket) listChains(id TableID, seq uint32) ([]*Chain, error) {
 			}
 			c.Hook = hook
 		}
-		if table == id.Name {
-			out = append(out, c)
-		}
+		out[table] = append(out[table], c)
 	}
 	return out, nil
 }
