@@ -173,3 +173,24 @@ func TestOneEndpointChangeBreakdown(t *testing.T) {
 		t.Fatalf("drift: %.1000s", tx)
 	}
 }
+
+func BenchmarkBuild10kx10(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		scaleTable(benchServices, benchEndpoints, 1)
+	}
+}
+
+// BenchmarkEncodeFull10kx10 is the user-space part of a full Apply: the
+// transaction encoded as one netlink batch.
+func BenchmarkEncodeFull10kx10(b *testing.B) {
+	tx := Diff(nil, &Ruleset{Tables: []*Table{scaleTable(benchServices, benchEndpoints, 1)}}, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		bt, err := encodeTransaction(1, tx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(len(bt.finish())))
+	}
+}

@@ -104,6 +104,8 @@ func (k *Netlink) Apply(ctx context.Context, tx *Transaction) error {
 
 func encodeTransaction(seq uint32, tx *Transaction) (*nlBatch, error) {
 	b := newBatch(seq)
+	b.buf = make([]byte, 0, 64+200*len(tx.Ops)+64*(tx.Writes()-len(tx.Ops)))
+	b.control(unix.NFNL_MSG_BATCH_BEGIN, -1)
 	for i, op := range tx.Ops {
 		var err error
 		switch op.Kind {

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
 	"golang.org/x/sys/unix"
 )
@@ -27,10 +26,9 @@ const (
 	maxElemBytes = 32 << 10 // per NEWSETELEM message (nested attrs are limited to 64 KiB)
 )
 
+// newBatch returns an empty batch; the caller writes BATCH_BEGIN first.
 func newBatch(seq uint32) *nlBatch {
-	b := &nlBatch{seq: seq, first: seq}
-	b.control(unix.NFNL_MSG_BATCH_BEGIN, -1)
-	return b
+	return &nlBatch{seq: seq, first: seq}
 }
 
 func (b *nlBatch) finish() []byte {
@@ -167,12 +165,10 @@ func (b *nlBatch) rule(op int, o Op) error {
 	b.str(unix.NFTA_RULE_CHAIN, o.Name)
 	list := b.nest(unix.NFTA_RULE_EXPRESSIONS)
 	for _, e := range exprs {
-		data, err := expr.Marshal(byte(o.Table.Family), e)
-		if err != nil {
+		el := b.nest(unix.NFTA_LIST_ELEM)
+		if err := b.putExpr(o.Table.Family, e); err != nil {
 			return fmt.Errorf("%w: rule in %s: %v", ErrInvalid, o.Name, err)
 		}
-		el := b.nest(unix.NFTA_LIST_ELEM)
-		b.buf = append(b.buf, data...)
 		b.endNest(el)
 	}
 	b.endNest(list)

@@ -1,10 +1,13 @@
 package nftables
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/nftables/expr"
 )
 
 // Every statement compiles to kernel expressions that decode back to the
@@ -135,5 +138,33 @@ func TestModelRejectsMalformed(t *testing.T) {
 	must(tb.AddChain(&Chain{Name: "c"}))
 	if err := tb.AddChain(&Chain{Name: "c"}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("duplicate chain accepted: %v", err)
+	}
+}
+
+// The batch writer's own expression encoder produces exactly what
+// expr.Marshal does, for every expression of the rich ruleset.
+func TestPutExprMatchesMarshal(t *testing.T) {
+	for _, tb := range richRuleset().Tables {
+		for _, c := range tb.Chains() {
+			for _, r := range c.Rules {
+				exprs, err := compileRule(tb.Family, r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range exprs {
+					want, err := expr.Marshal(byte(tb.Family), e)
+					if err != nil {
+						t.Fatal(err)
+					}
+					b := &nlBatch{}
+					if err := b.putExpr(tb.Family, e); err != nil {
+						t.Fatal(err)
+					}
+					if !bytes.Equal(b.buf, want) {
+						t.Errorf("%T %+v:\n got % x\nwant % x", e, e, b.buf, want)
+					}
+				}
+			}
+		}
 	}
 }

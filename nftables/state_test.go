@@ -183,3 +183,27 @@ func TestFakeChecksReferences(t *testing.T) {
 		t.Error("transaction text lacks the element")
 	}
 }
+
+// After lost replies Apply reads the kernel back: an applied transaction is
+// recognised as such, one that did not take effect is reported.
+func TestNetlinkVerifiesByReadBack(t *testing.T) {
+	ns := newTestNS(t)
+	k := ns.kernel(t)
+	ctx := context.Background()
+	rich := richRuleset()
+	tx := Diff(nil, rich, nil)
+	mustApply(t, k, tx)
+	cause := errOutcomeUnknown
+	if err := k.verify(ctx, tx, cause); err != nil {
+		t.Fatalf("applied transaction not recognised: %v", err)
+	}
+	next, scope := withEndpoint()
+	notApplied := Diff(rich, next, scope)
+	err := k.verify(ctx, notApplied, cause)
+	if !errors.Is(err, errOutcomeUnknown) {
+		t.Fatalf("unapplied transaction: want an error wrapping the cause, got %v", err)
+	}
+	if VerifyApplied(mustRead(t, k), notApplied) == nil {
+		t.Fatal("VerifyApplied accepted a transaction that was not applied")
+	}
+}
