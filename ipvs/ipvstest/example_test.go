@@ -17,6 +17,6 @@ func Example() {
 	fmt.Println(len(ipvstest.Sample().Services), "virtual servers;", len(ops), "operations")
 	fmt.Println(kinds[ipvs.OpAddService], "added,", kinds[ipvs.OpDelService], "deleted,", kinds[ipvs.OpUpdateService], "updated")
 	// Output:
-	// 7 virtual servers; 17 operations
+	// 8 virtual servers; 17 operations
 	// 2 added, 1 deleted, 1 updated
 }

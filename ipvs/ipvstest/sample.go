@@ -23,7 +23,8 @@ func rsv(a string, port uint16, weight int) ipvs.RealServer {
 // project's test addressing: ClusterIPs on the dummy interface, a NodePort
 // virtual server on the node address 10.0.0.10 (not on the dummy, so owned
 // through the ownership set), persistence with a netmask, scheduler flags,
-// one-packet scheduling, DR and tunnel real servers, a firewall mark, IPv6,
+// one-packet scheduling, DR and tunnel real servers, firewall marks (IPv4 and
+// IPv6), IPv6,
 // SCTP, and one set of each supported type.
 func Sample() *ipvs.State {
 	st := ipvs.NewState()
@@ -43,6 +44,8 @@ func Sample() *ipvs.State {
 		Reals: []ipvs.RealServer{{Addr: addr("10.244.1.9"), Port: 80, Weight: 5, UThreshold: 100, LThreshold: 10}}})
 	st.AddService(&ipvs.VirtualServer{VSKey: ipvs.FWMarkKey(7, false), Scheduler: "rr",
 		Reals: []ipvs.RealServer{{Addr: addr("10.0.0.20"), Weight: 1, Forward: ipvs.Direct}}})
+	st.AddService(&ipvs.VirtualServer{VSKey: ipvs.FWMarkKey(8, true), Scheduler: "wlc",
+		Reals: []ipvs.RealServer{{Addr: addr("fd00::20"), Weight: 2, Forward: ipvs.Direct}}})
 	st.AddService(&ipvs.VirtualServer{VSKey: ipvs.VSKey{Protocol: ipvs.SCTP, Addr: addr("10.96.0.20"), Port: 9999},
 		Scheduler: "mh", Flags: ipvs.Sched1 | ipvs.Sched2,
 		Reals: []ipvs.RealServer{{Addr: addr("10.244.1.8"), Port: 9999, Weight: 1, Forward: ipvs.Tunnel}}})
