@@ -252,7 +252,7 @@ func (p *planner) diffElements(id TableID, cur, des *Set) {
 }
 
 func sameSetDef(a, b *Set) bool {
-	return slices.Equal(a.Key, b.Key) && a.Verdict == b.Verdict && a.Data == b.Data && a.Timeout == b.Timeout &&
+	return slices.Equal(a.Key, b.Key) && a.Interval == b.Interval && a.Verdict == b.Verdict && a.Data == b.Data && a.Timeout == b.Timeout &&
 		a.Dynamic == b.Dynamic && a.DefaultTimeout == b.DefaultTimeout && a.size() == b.size() && a.Comment == b.Comment
 }
 

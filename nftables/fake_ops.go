@@ -242,6 +242,16 @@ func (w *fakeTx) addElements(t *fakeTable, op Op) error {
 		s.elems[k] = e
 		s.order = append(s.order, k)
 	}
+	if s.def.Interval {
+		all := s.def
+		all.Elements = nil
+		for _, e := range s.elems {
+			all.Elements = append(all.Elements, e)
+		}
+		if err := checkDisjoint(&all); err != nil {
+			return fmt.Errorf("%v: %w", err, syscall.EEXIST)
+		}
+	}
 	return nil
 }
 

@@ -193,8 +193,9 @@ type Set struct {
 	Verdict bool
 	Data    DataType
 	// Flags.
-	Timeout bool // "flags timeout": elements may carry timeouts
-	Dynamic bool // "flags dynamic": rules may add elements (update @set)
+	Interval bool // "flags interval": elements are address prefixes (one address field only)
+	Timeout  bool // "flags timeout": elements may carry timeouts
+	Dynamic  bool // "flags dynamic": rules may add elements (update @set)
 	// DefaultTimeout is the set's "timeout" for elements added without one.
 	DefaultTimeout time.Duration
 	// Size is the set's maximum size; dynamic sets get 65535 when zero, as nft does.

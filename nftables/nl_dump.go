@@ -153,7 +153,7 @@ var typeByMagic = map[uint32]DataType{7: TypeIPv4Addr, 8: TypeIPv6Addr, 12: Type
 
 // setFromRaw converts a kernel set definition into the model.
 func setFromRaw(r rawSet) (*Set, error) {
-	s := &Set{Name: r.name, Timeout: r.flags&unix.NFT_SET_TIMEOUT != 0, Dynamic: r.flags&unix.NFT_SET_EVAL != 0,
+	s := &Set{Name: r.name, Timeout: r.flags&unix.NFT_SET_TIMEOUT != 0, Interval: r.flags&unix.NFT_SET_INTERVAL != 0, Dynamic: r.flags&unix.NFT_SET_EVAL != 0,
 		DefaultTimeout: r.timeout, Size: r.size, Comment: r.comment}
 	for m := r.keyType; m != 0; m >>= 6 {
 		dt, ok := typeByMagic[m&0x3f]

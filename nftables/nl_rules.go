@@ -2,6 +2,9 @@ package nftables
 
 import (
 	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/google/nftables/expr"
@@ -121,6 +124,7 @@ func (s *nlSocket) listElements(id TableID, set *Set, seq uint32) ([]Element, er
 		return nil, err
 	}
 	var out []Element
+	var ends []netip.Addr // interval ends
 	for _, m := range msgs {
 		it := attrIter{b: m}
 		for it.next() {
@@ -129,20 +133,61 @@ func (s *nlSocket) listElements(id TableID, set *Set, seq uint32) ([]Element, er
 			}
 			list := attrIter{b: it.data}
 			for list.next() {
-				e, err := parseElement(set, list.data)
-				if err != nil {
+				e, end, err := parseElement(set, list.data)
+				switch {
+				case err != nil:
 					return nil, err
+				case end:
+					ends = append(ends, e.Key[0].Addr())
+				default:
+					out = append(out, e)
 				}
-				out = append(out, e)
 			}
 		}
+	}
+	if set.Interval {
+		return pairIntervals(set, out, ends)
 	}
 	return out, nil
 }
 
-func parseElement(set *Set, b []byte) (Element, error) {
+// pairIntervals turns interval starts and ends back into prefixes.
+func pairIntervals(set *Set, starts []Element, ends []netip.Addr) ([]Element, error) {
+	slices.SortFunc(starts, func(a, b Element) int { return a.Key[0].Addr().Compare(b.Key[0].Addr()) })
+	slices.SortFunc(ends, func(a, b netip.Addr) int { return a.Compare(b) })
+	for i := range starts {
+		start := starts[i].Key[0].Addr()
+		var next netip.Addr // the first end after start, if any
+		if j, _ := slices.BinarySearchFunc(ends, start, func(a, b netip.Addr) int { return a.Compare(b) }); j < len(ends) {
+			next = ends[j]
+		}
+		p, ok := rangePrefix(start, next)
+		if !ok {
+			return nil, fmt.Errorf("set %s: range from %v to %v is not a prefix", set.Name, start, next)
+		}
+		starts[i].Key = []Value{Prefix(p)}
+	}
+	return starts, nil
+}
+
+// rangePrefix finds the prefix starting at start whose first address after
+// it is end (invalid end: up to the end of the address space).
+func rangePrefix(start, end netip.Addr) (netip.Prefix, bool) {
+	for bits := 0; bits <= start.BitLen(); bits++ {
+		p := netip.PrefixFrom(start, bits)
+		if p.Masked().Addr() != start {
+			continue
+		}
+		e, ok := rangeEnd(p)
+		if ok == end.IsValid() && (!ok || e == end) {
+			return p, true
+		}
+	}
+	return netip.Prefix{}, false
+}
+
+func parseElement(set *Set, b []byte) (e Element, intervalEnd bool, err error) {
 	var key, val, verdict []byte
-	var e Element
 	it := attrIter{b: b}
 	for it.next() {
 		switch it.typ {
@@ -157,9 +202,16 @@ func parseElement(set *Set, b []byte) (Element, error) {
 			}
 		case unix.NFTA_SET_ELEM_USERDATA:
 			e.Comment, _ = userdata.GetString(it.data, userdata.NFTNL_UDATA_SET_ELEM_COMMENT)
+		case unix.NFTA_SET_ELEM_FLAGS:
+			intervalEnd = it.u32()&unix.NFT_SET_ELEM_INTERVAL_END != 0
 		}
 	}
-	return decodeElementBytes(set, e, key, val, verdict)
+	if intervalEnd {
+		v, err := valueFromBytes(set.Key[0], key)
+		return Element{Key: []Value{v}}, true, err
+	}
+	e, err = decodeElementBytes(set, e, key, val, verdict)
+	return e, false, err
 }
 
 func firstAttr(b []byte, typ uint16) []byte {

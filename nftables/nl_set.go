@@ -67,6 +67,9 @@ func (b *nlBatch) newSet(op int, o Op) {
 	if len(s.Key) > 1 {
 		flags |= nftSetConcat
 	}
+	if s.Interval {
+		flags |= unix.NFT_SET_INTERVAL
+	}
 	b.u32(unix.NFTA_SET_FLAGS, flags)
 	b.u32(unix.NFTA_SET_KEY_TYPE, keyMagic(s.Key))
 	b.u32(unix.NFTA_SET_KEY_LEN, keyLen(s.Key))
@@ -128,24 +131,47 @@ func (b *nlBatch) elements(op int, o Op, del bool) {
 	if del {
 		msg, flags = unix.NFT_MSG_DELSETELEM, flagsRequest
 	}
+	interval := o.Set != nil && o.Set.Interval
 	for i := 0; i < len(o.Elements); {
 		m := b.nft(msg, flags, o.Table.Family, op)
 		b.str(unix.NFTA_SET_ELEM_LIST_TABLE, o.Table.Name)
 		b.str(unix.NFTA_SET_ELEM_LIST_SET, o.Name)
 		list := b.nest(unix.NFTA_SET_ELEM_LIST_ELEMENTS)
 		for ; i < len(o.Elements) && len(b.buf)-list < maxElemBytes; i++ {
-			b.element(&o.Elements[i], del)
+			b.element(&o.Elements[i], del, interval)
 		}
 		b.endNest(list)
 		b.end(m)
 	}
 }
 
-func (b *nlBatch) element(e *Element, del bool) {
+func (b *nlBatch) element(e *Element, del, interval bool) {
+	if interval || len(e.Key) == 1 && e.Key[0].IsPrefix() {
+		b.intervalElement(e, del)
+		return
+	}
+	b.plainElement(e, keyBytes(e.Key), del, false)
+}
+
+// intervalElement writes a range as the kernel stores it: its start, and an
+// end element flagged INTERVAL_END at the first address after it (none when
+// the range reaches the end of the address space).
+func (b *nlBatch) intervalElement(e *Element, del bool) {
+	p := e.Key[0].Prefix()
+	b.plainElement(e, p.Addr().AsSlice(), del, false)
+	if end, ok := rangeEnd(p); ok {
+		b.plainElement(&Element{}, end.AsSlice(), del, true)
+	}
+}
+
+func (b *nlBatch) plainElement(e *Element, key []byte, del, intervalEnd bool) {
 	el := b.nest(unix.NFTA_LIST_ELEM)
 	k := b.nest(unix.NFTA_SET_ELEM_KEY)
-	b.attr(unix.NFTA_DATA_VALUE, keyBytes(e.Key))
+	b.attr(unix.NFTA_DATA_VALUE, key)
 	b.endNest(k)
+	if intervalEnd {
+		b.u32(unix.NFTA_SET_ELEM_FLAGS, unix.NFT_SET_ELEM_INTERVAL_END)
+	}
 	if !del {
 		switch {
 		case e.Verdict != nil:

@@ -90,6 +90,9 @@ func (s *Set) flagsString() string {
 	if s.Dynamic {
 		flags = append(flags, "dynamic")
 	}
+	if s.Interval {
+		flags = append(flags, "interval")
+	}
 	if s.Timeout {
 		flags = append(flags, "timeout")
 	}

@@ -53,6 +53,11 @@ func richTable(fam Family) *Table {
 	must(t.AddSet(&Set{Name: "affinity-web-a", Key: []DataType{addrT}, Dynamic: true, Timeout: true, DefaultTimeout: 3 * time.Hour}))
 	must(t.AddSet(&Set{Name: "recent", Key: svcKey, Timeout: true, Elements: []Element{
 		{Key: []Value{IP(netip.MustParseAddr(cip)), Proto(6), Port(443)}, Timeout: time.Hour}}}))
+	fw := []Element{{Key: []Value{Prefix(pfx("10.0.0.0/8"))}}, {Key: []Value{Prefix(pfx("192.168.1.0/24"))}}, {Key: []Value{IP(netip.MustParseAddr("1.2.3.4"))}}}
+	if v6 {
+		fw = []Element{{Key: []Value{Prefix(pfx("fd00::/16"))}}, {Key: []Value{IP(netip.MustParseAddr("2001:db8::1"))}}}
+	}
+	must(t.AddSet(&Set{Name: "firewall-src", Key: []DataType{addrT}, Interval: true, Elements: fw}))
 	must(t.AddSet(&Set{Name: "marks", Key: []DataType{TypeMark}, Elements: []Element{{Key: []Value{Mark(0x4000)}}}}))
 
 	hook := func(typ, h string, prio int, pol string) *Hook {
@@ -69,6 +74,7 @@ func richTable(fam Family) *Table {
 			{Stmts: []Stmt{MatchIfname{Name: "pkbr*"}, MatchIfname{Out: true, Name: "lo", Neg: true}, Accept()}},
 			{Stmts: []Stmt{MatchIfname{Name: "eth0"}, Lookup{Keys: []Field{daddr, L4Proto, THDPort}, Set: "no-endpoint-services"}, Reject{}}},
 			{Stmts: []Stmt{Lookup{Keys: []Field{daddr}, Set: "cluster-ips", Neg: true}, Return()}},
+			{Stmts: []Stmt{Lookup{Keys: []Field{saddr}, Set: "firewall-src", Neg: true}, Drop()}},
 		}},
 		{Name: "mark-for-masquerade", Rules: []Rule{{Stmts: []Stmt{SetMark{Op: MarkOr, Value: 0x4000}}}}},
 		{Name: "masquerading", Rules: []Rule{

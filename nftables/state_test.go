@@ -207,3 +207,26 @@ func TestNetlinkVerifiesByReadBack(t *testing.T) {
 		t.Fatal("VerifyApplied accepted a transaction that was not applied")
 	}
 }
+
+func TestKernelIntervalSetChanges(t *testing.T) {
+	eachKernel(t, func(t *testing.T, kut kernelUnderTest) {
+		rich := richRuleset()
+		mustApply(t, kut.k, Diff(nil, rich, nil))
+		next := richRuleset()
+		fw := next.Tables[0].Set("firewall-src")
+		fw.Elements = []Element{{Key: []Value{Prefix(pfx("10.0.0.0/8"))}}, {Key: []Value{Prefix(pfx("172.16.0.0/12"))}},
+			{Key: []Value{Prefix(pfx("224.0.0.0/3"))}}} // the last reaches the end of the address space
+		tx := Diff(rich, next, &Scope{Sets: []ObjectRef{{tv4, "firewall-src"}}})
+		if got := tx.String(); !strings.Contains(got, "delete element ip proxykit firewall-src { 192.168.1.0/24, 1.2.3.4 }") ||
+			!strings.Contains(got, "add element ip proxykit firewall-src { 172.16.0.0/12, 224.0.0.0/3 }") {
+			t.Errorf("unexpected transaction:\n%s", got)
+		}
+		mustApply(t, kut.k, tx)
+		assertState(t, kut.k, next)
+	})
+	bad := &Set{Name: "s", Key: []DataType{TypeIPv4Addr}, Interval: true, Elements: []Element{
+		{Key: []Value{Prefix(pfx("10.0.0.0/8"))}}, {Key: []Value{Prefix(pfx("10.1.0.0/16"))}}}}
+	if err := bad.Validate(); !errors.Is(err, ErrInvalid) {
+		t.Errorf("overlapping ranges accepted: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -63,6 +64,7 @@ func (d DataType) size() int {
 type Value struct {
 	typ  DataType
 	addr netip.Addr
+	bits int16 // prefix length of an interval-set element; -1 or full for an address
 	num  uint32
 	str  string
 }
@@ -74,6 +76,28 @@ func IP(a netip.Addr) Value {
 		return Value{typ: TypeIPv6Addr, addr: a}
 	}
 	return Value{typ: TypeIPv4Addr, addr: a}
+}
+
+// Prefix is an address range for an interval set (flags interval), printed
+// `10.0.0.0/8`; a full-length prefix is the same as IP(addr).
+func Prefix(p netip.Prefix) Value {
+	p = p.Masked()
+	v := IP(p.Addr())
+	if p.Bits() >= 0 && p.Bits() < p.Addr().BitLen() {
+		v.bits = int16(p.Bits()) + 1 // stored +1 so that the zero Value is a plain address
+	}
+	return v
+}
+
+// IsPrefix reports whether the value is a shorter-than-full prefix.
+func (v Value) IsPrefix() bool { return v.bits > 0 }
+
+// Prefix returns the value as a prefix (full length for a plain address).
+func (v Value) Prefix() netip.Prefix {
+	if v.bits > 0 {
+		return netip.PrefixFrom(v.addr, int(v.bits)-1)
+	}
+	return netip.PrefixFrom(v.addr, v.addr.BitLen())
 }
 
 // Proto is an inet_proto value (6 tcp, 17 udp, 132 sctp).
@@ -114,6 +138,9 @@ func ProtoName(p uint8) string {
 func (v Value) String() string {
 	switch v.typ {
 	case TypeIPv4Addr, TypeIPv6Addr:
+		if v.bits > 0 {
+			return v.Prefix().String()
+		}
 		return v.addr.String()
 	case TypeInetProto:
 		return ProtoName(uint8(v.num))
@@ -224,12 +251,48 @@ func (s *Set) Validate() error {
 	if s.Verdict && s.Data != 0 {
 		return fmt.Errorf("%w: set %q: both a verdict and a data map", ErrInvalid, s.Name)
 	}
+	if s.Interval && (len(s.Key) != 1 || (s.Key[0] != TypeIPv4Addr && s.Key[0] != TypeIPv6Addr) || s.Verdict || s.Data != 0 || s.Dynamic) {
+		return fmt.Errorf("%w: set %q: interval sets here are plain sets of one address field", ErrInvalid, s.Name)
+	}
 	for i := range s.Elements {
 		if err := s.checkElement(&s.Elements[i]); err != nil {
 			return err
 		}
 	}
+	if s.Interval {
+		return checkDisjoint(s)
+	}
 	return nil
+}
+
+// checkDisjoint rejects overlapping or adjacent ranges in an interval set
+// (nft would merge them; the kernel refuses overlaps).
+func checkDisjoint(s *Set) error {
+	ps := make([]netip.Prefix, len(s.Elements))
+	for i, e := range s.Elements {
+		ps[i] = e.Key[0].Prefix()
+	}
+	slices.SortFunc(ps, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
+	for i := 1; i < len(ps); i++ {
+		end, ok := rangeEnd(ps[i-1])
+		if ps[i-1].Overlaps(ps[i]) || ok && end == ps[i].Addr() {
+			return fmt.Errorf("%w: set %q: ranges %v and %v overlap or touch", ErrInvalid, s.Name, ps[i-1], ps[i])
+		}
+	}
+	return nil
+}
+
+// rangeEnd returns the first address after p, and false when p reaches the
+// end of the address space.
+func rangeEnd(p netip.Prefix) (netip.Addr, bool) {
+	last := netip.PrefixFrom(allOnes(p.Addr().Is6()), p.Bits()).Masked().Addr().AsSlice()
+	a := p.Addr().AsSlice()
+	for i := range a {
+		a[i] |= ^last[i]
+	}
+	end, _ := netip.AddrFromSlice(a)
+	next := end.Next()
+	return next, next.IsValid()
 }
 
 func (s *Set) checkElement(e *Element) error {
@@ -237,6 +300,9 @@ func (s *Set) checkElement(e *Element) error {
 		return fmt.Errorf("%w: set %q: element %s has %d key fields, want %d", ErrInvalid, s.Name, keyString(e.Key), len(e.Key), len(s.Key))
 	}
 	for i, v := range e.Key {
+		if v.IsPrefix() && !s.Interval {
+			return fmt.Errorf("%w: set %q: element %s is a prefix but the set lacks flags interval", ErrInvalid, s.Name, keyString(e.Key))
+		}
 		if v.typ != s.Key[i] {
 			return fmt.Errorf("%w: set %q: element %s: field %d is %s, want %s", ErrInvalid, s.Name, keyString(e.Key), i, v.typ, s.Key[i])
 		}
