@@ -184,13 +184,17 @@ func (e *engine) Apply(ctx context.Context, ops Ops) (ApplyResult, error) {
 	for i, o := range ops {
 		failed, err := e.do(ctx, &t, o)
 		if err != nil {
+			done := t.writes
 			undoErr := e.undo(&t)
 			if undoErr != nil {
 				e.loaded = false // caches may be wrong; reload next time
 			}
+			e.opts.Logger.Warn("ipvs: apply failed, undone", "op", i, "of", len(ops), "failed", failed.String(),
+				"err", err, "writes", done, "undo_writes", t.writes-done, "undo_err", undoErr)
 			return ApplyResult{Writes: t.writes}, &ApplyError{Index: i, Op: failed, Err: err, UndoErr: undoErr}
 		}
 	}
+	e.opts.Logger.Debug("ipvs: applied", "ops", len(ops), "writes", t.writes)
 	return ApplyResult{Writes: t.writes}, nil
 }
 
