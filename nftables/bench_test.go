@@ -16,6 +16,7 @@ import (
 // service 0, for the incremental case.
 func scaleTable(nsvc, nep int, endpointShift byte) *Table {
 	t := NewTable(FamilyIPv4, "proxykit")
+	t.Reserve(nsvc*(nep+1)+2, nsvc+1)
 	svcKey := []DataType{TypeIPv4Addr, TypeInetProto, TypeInetService}
 	services := &Set{Name: "services", Key: svcKey, Verdict: true}
 	must(t.AddSet(services))

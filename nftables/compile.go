@@ -13,6 +13,11 @@ import (
 func compileRule(fam Family, r Rule) ([]expr.Any, error) {
 	var out []expr.Any
 	for _, s := range r.Stmts {
+		if fam == FamilyInet && needsNfproto(s) {
+			// nft would add a `meta nfproto` dependency; this package does not
+			// generate one, so address matches and dnat need ip/ip6 tables.
+			return nil, fmt.Errorf("%w: statement %q needs an ip or ip6 table", ErrInvalid, s)
+		}
 		ex, err := compileStmt(fam, s)
 		if err != nil {
 			return nil, fmt.Errorf("%w: statement %q: %v", ErrInvalid, s, err)
@@ -20,6 +25,28 @@ func compileRule(fam Family, r Rule) ([]expr.Any, error) {
 		out = append(out, ex...)
 	}
 	return out, nil
+}
+
+func needsNfproto(s Stmt) bool {
+	var fields []Field
+	switch s := s.(type) {
+	case MatchAddr:
+		fields = []Field{s.Field}
+	case Lookup:
+		fields = s.Keys
+	case VMap:
+		fields = s.Keys
+	case UpdateSet:
+		fields = s.Keys
+	case DNAT:
+		return true
+	}
+	for _, f := range fields {
+		if f != L4Proto && f != THDPort {
+			return true
+		}
+	}
+	return false
 }
 
 type fieldLoad struct {

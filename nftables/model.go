@@ -108,6 +108,13 @@ func (t *Table) AddSet(s *Set) error {
 	return nil
 }
 
+// Reserve makes room for about chains chains and sets sets, so that building
+// a large table does not regrow its indexes.
+func (t *Table) Reserve(chains, sets int) {
+	t.chains.reserve(chains)
+	t.sets.reserve(sets)
+}
+
 // ReplaceChain adds c, or replaces the chain of the same name in place.
 func (t *Table) ReplaceChain(c *Chain) error {
 	if c == nil {

@@ -39,6 +39,14 @@ func (n *named[T]) inParent(name string) bool {
 	return ok
 }
 
+func (n *named[T]) reserve(size int) {
+	if n.idx == nil && size > 0 {
+		n.idx = make(map[string]int, size)
+		n.items = make([]T, 0, size)
+		n.names = make([]string, 0, size)
+	}
+}
+
 func (n *named[T]) add(name string, v T) bool {
 	if _, dup := n.get(name); dup {
 		return false

@@ -106,7 +106,7 @@ func (b *nlBatch) newSet(op int, o Op) {
 	switch {
 	case len(s.Key) == 1 && s.Key[0] == TypeNumgen:
 		ud = numgenTypeof()
-	case len(s.Key) == 1 && s.Key[0] == TypeMark: // host byte order, for nft's listing
+	case len(s.Key) == 1 && (s.Key[0] == TypeMark || s.Key[0] == TypeIfname): // host byte order, for nft's listing
 		ud = append([]byte{byte(userdata.NFTNL_UDATA_SET_KEYBYTEORDER), 4}, binary.NativeEndian.AppendUint32(nil, 1)...)
 	}
 	if s.Comment != "" {

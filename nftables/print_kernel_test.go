@@ -11,10 +11,11 @@ import (
 func TestPrintMatchesKernelListing(t *testing.T) {
 	ns := newTestNS(t)
 	want := richRuleset()
+	want.Tables = append(want.Tables, inetTable())
 	script := want.String()
 	ns.nft(t, script, "-c", "-f", "-")
 
-	k := ns.kernel(t)
+	k := ns.kernel(t, tv4, tv6, inetTable().ID())
 	mustApply(t, k, Diff(nil, want, nil))
 	for _, tb := range want.Tables {
 		got := ns.nft(t, "", "list", "table", tb.Family.String(), tb.Name)

@@ -40,6 +40,11 @@ func TestCompileRejectsBadStatements(t *testing.T) {
 			t.Errorf("%#v: want ErrInvalid, got %v", s, err)
 		}
 	}
+	for _, s := range []Stmt{MatchAddr{Field: IPSAddr, Prefix: pfx("10.0.0.1")}, DNAT{Addr: pfx("10.0.0.1").Addr()}} {
+		if _, err := compileRule(FamilyInet, Rule{Stmts: []Stmt{s}}); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%v in an inet table: want ErrInvalid, got %v", s, err)
+		}
+	}
 }
 
 func TestDiffOrdersReferences(t *testing.T) {

@@ -126,3 +126,23 @@ func rejectICMP(v6 bool) Reject {
 func richRuleset() *Ruleset {
 	return &Ruleset{Tables: []*Table{richTable(FamilyIPv4), richTable(FamilyIPv6)}}
 }
+
+// inetTable uses the family-agnostic statements in an inet table.
+func inetTable() *Table {
+	t := NewTable(FamilyInet, "proxykit-inet")
+	must(t.AddSet(&Set{Name: "ports", Key: []DataType{TypeInetProto, TypeInetService}, Verdict: true,
+		Elements: []Element{{Key: []Value{Proto(17), Port(53)}, Verdict: vp(Accept())}}}))
+	must(t.AddSet(&Set{Name: "ifs", Key: []DataType{TypeIfname}, Elements: []Element{{Key: []Value{Ifname("eth0")}}}}))
+	must(t.AddChain(&Chain{Name: "input", Hook: &Hook{Type: "filter", Hook: "input", Priority: 0, Policy: "drop"}, Rules: []Rule{
+		{Stmts: []Stmt{MatchCtState{States: CtEstablished | CtRelated}, Accept()}},
+		{Stmts: []Stmt{MatchIfname{Name: "lo"}, Accept()}},
+		{Stmts: []Stmt{VMap{Keys: []Field{L4Proto, THDPort}, Map: "ports"}}},
+		{Stmts: []Stmt{MatchPort{Proto: 6, Port: 22}, Counter{}, Accept()}},
+		{Stmts: []Stmt{MatchMark{Mask: 0xff, Value: 1}, Reject{Type: RejectICMPX, Code: "admin-prohibited"}}},
+		{Stmts: []Stmt{Reject{}}},
+	}}))
+	must(t.AddChain(&Chain{Name: "post", Hook: &Hook{Type: "nat", Hook: "postrouting", Priority: 100}, Rules: []Rule{
+		{Stmts: []Stmt{MatchIfname{Out: true, Name: "veth*"}, Masquerade{}}},
+	}}))
+	return t
+}
