@@ -97,15 +97,19 @@ func BenchmarkBuildAndDiffFull10kx10(b *testing.B) {
 }
 
 // BenchmarkApplyFull10kx10 loads the whole ruleset into a fresh namespace
-// through one netlink batch.
+// through one netlink batch: in one table, and sharded over 32 tables.
 func BenchmarkApplyFull10kx10(b *testing.B) {
-	rs := &Ruleset{Tables: []*Table{scaleTable(benchServices, benchEndpoints, 1)}}
+	b.Run("1table", func(b *testing.B) { benchApplyFull(b, shardedRuleset(benchServices, benchEndpoints, 1)) })
+	b.Run("32tables", func(b *testing.B) { benchApplyFull(b, shardedRuleset(benchServices, benchEndpoints, 32)) })
+}
+
+func benchApplyFull(b *testing.B, rs *Ruleset) {
 	tx := Diff(nil, rs, nil)
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
 		ns := newTestNS(b)
-		k := ns.kernel(b)
+		k := ns.prefixKernel(b)
 		b.StartTimer()
 		mustApply(b, k, tx)
 	}
@@ -114,11 +118,17 @@ func BenchmarkApplyFull10kx10(b *testing.B) {
 
 // BenchmarkOneEndpointChange10kx10: with 10k services loaded, move one
 // endpoint of one service: re-render that service, Diff with a scope, Apply.
+// Every such change makes the kernel validate the whole table it touches, so
+// the figure depends on the table's size: one table, or 32 shards.
 func BenchmarkOneEndpointChange10kx10(b *testing.B) {
+	b.Run("1table", func(b *testing.B) { benchOneEndpoint(b, 1) })
+	b.Run("32tables", func(b *testing.B) { benchOneEndpoint(b, 32) })
+}
+
+func benchOneEndpoint(b *testing.B, shards int) {
 	ns := newTestNS(b)
-	k := ns.kernel(b)
-	base := scaleTable(benchServices, benchEndpoints, 1)
-	cur := &Ruleset{Tables: []*Table{base}}
+	k := ns.prefixKernel(b)
+	cur := shardedRuleset(benchServices, benchEndpoints, shards)
 	mustApply(b, k, Diff(nil, cur, nil))
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -126,7 +136,8 @@ func BenchmarkOneEndpointChange10kx10(b *testing.B) {
 	var ops int
 	for b.Loop() {
 		shift++
-		next, scope := oneEndpointChange(cur.Tables[0], benchEndpoints, shift)
+		changed, scope := oneEndpointChange(cur.Tables[0], benchEndpoints, shift)
+		next := &Ruleset{Tables: append([]*Table{changed.Tables[0]}, cur.Tables[1:]...)}
 		tx := Diff(cur, next, scope)
 		if err := k.Apply(ctx, tx); err != nil {
 			b.Fatalf("%v\n%s", err, tx)

@@ -3,6 +3,7 @@ package nftables
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"syscall"
 )
@@ -17,18 +18,18 @@ import (
 // would return.
 type Fake struct {
 	mu     sync.Mutex
-	owned  []TableID
+	owner  Ownership
 	tables map[TableID]*fakeTable
 	fault  func(index int, op Op) error
 	applys int
 }
 
 // NewFake returns an empty fake that owns the given tables (DefaultTables when none).
-func NewFake(owned ...TableID) *Fake {
-	if len(owned) == 0 {
-		owned = DefaultTables
-	}
-	return &Fake{owned: owned, tables: map[TableID]*fakeTable{}}
+func NewFake(owned ...TableID) *Fake { return NewFakeOwning(Ownership{Tables: owned}) }
+
+// NewFakeOwning returns an empty fake with the given ownership.
+func NewFakeOwning(o Ownership) *Fake {
+	return &Fake{owner: o.withDefault(), tables: map[TableID]*fakeTable{}}
 }
 
 // SetFault installs f, called before each op of every later Apply; a non-nil
@@ -48,7 +49,7 @@ func (f *Fake) Applies() int {
 
 // Apply implements Kernel.
 func (f *Fake) Apply(ctx context.Context, tx *Transaction) error {
-	if err := checkOwned(f.owned, tx); err != nil {
+	if err := checkOwned(f.owner, tx); err != nil {
 		return err
 	}
 	return f.apply(ctx, tx, true)
@@ -95,7 +96,22 @@ func (f *Fake) Read(ctx context.Context) (*Ruleset, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return f.read(f.owned), nil
+	return f.read(f.ownedIDs()), nil
+}
+
+// ownedIDs lists the owned tables that exist (or are listed), in order.
+func (f *Fake) ownedIDs() []TableID {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ids := slices.Clone(f.owner.Tables)
+	var extra []TableID
+	for id := range f.tables {
+		if f.owner.Owns(id) && !slices.Contains(ids, id) {
+			extra = append(extra, id)
+		}
+	}
+	sortIDs(extra)
+	return append(ids, extra...)
 }
 
 // ReadAll returns every table the fake holds, owned or not.

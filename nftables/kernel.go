@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 )
 
 // Kernel reads back and changes the tables a backend owns.
@@ -38,19 +40,54 @@ func (e *ApplyError) Error() string {
 
 func (e *ApplyError) Unwrap() error { return e.Err }
 
-func checkOwned(owned []TableID, tx *Transaction) error {
+// Ownership names the tables a kernel owns and may read and change: Tables,
+// plus, when Prefix is set, every ip, ip6 and inet table whose name starts
+// with Prefix (so a ruleset sharded over "proxykit-00".."proxykit-31" stays
+// owned, and stale shards are seen and deleted, whatever the shard count).
+// The zero Ownership owns DefaultTables.
+type Ownership struct {
+	Tables []TableID
+	Prefix string
+}
+
+func (o Ownership) withDefault() Ownership {
+	if len(o.Tables) == 0 && o.Prefix == "" {
+		o.Tables = DefaultTables
+	}
+	return o
+}
+
+// Owns reports whether id is owned.
+func (o Ownership) Owns(id TableID) bool {
+	for _, t := range o.Tables {
+		if t == id {
+			return true
+		}
+	}
+	return o.Prefix != "" && strings.HasPrefix(id.Name, o.Prefix) &&
+		(id.Family == FamilyIPv4 || id.Family == FamilyIPv6 || id.Family == FamilyInet)
+}
+
+// families lists the families whose tables must be listed to find the owned ones.
+func (o Ownership) families() []Family {
+	if o.Prefix != "" {
+		return []Family{FamilyIPv4, FamilyIPv6, FamilyInet}
+	}
+	var out []Family
+	for _, t := range o.Tables {
+		if !slices.Contains(out, t.Family) {
+			out = append(out, t.Family)
+		}
+	}
+	return out
+}
+
+func checkOwned(o Ownership, tx *Transaction) error {
 	if tx == nil {
 		return nil
 	}
 	for i, op := range tx.Ops {
-		found := false
-		for _, id := range owned {
-			if id == op.Table {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !o.Owns(op.Table) {
 			return &ApplyError{Index: i, Op: op, Err: fmt.Errorf("%w: %s", ErrNotOwned, op.Table)}
 		}
 	}

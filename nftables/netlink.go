@@ -16,9 +16,9 @@ type NetlinkConfig struct {
 	// NetNSFd is an open file descriptor of the network namespace to program
 	// (e.g. from vishvananda/netns); 0 means the process's own namespace.
 	NetNSFd int
-	// Tables are the tables this kernel owns, reads and may change
-	// (DefaultTables when empty). Others are never touched.
-	Tables []TableID
+	// Owner names the tables this kernel owns, reads and may change (the
+	// zero value: DefaultTables). Others are never touched.
+	Owner  Ownership
 	Logger *slog.Logger
 }
 
@@ -37,9 +37,7 @@ type Netlink struct {
 
 // NewNetlink opens a netlink socket in the configured namespace.
 func NewNetlink(cfg NetlinkConfig) (*Netlink, error) {
-	if len(cfg.Tables) == 0 {
-		cfg.Tables = DefaultTables
-	}
+	cfg.Owner = cfg.Owner.withDefault()
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -67,12 +65,12 @@ func (k *Netlink) Close() error {
 	return err
 }
 
-// Tables returns the owned tables.
-func (k *Netlink) Tables() []TableID { return k.cfg.Tables }
+// Owner returns the kernel's ownership.
+func (k *Netlink) Owner() Ownership { return k.cfg.Owner }
 
 // Apply implements Kernel.
 func (k *Netlink) Apply(ctx context.Context, tx *Transaction) error {
-	if err := checkOwned(k.cfg.Tables, tx); err != nil {
+	if err := checkOwned(k.cfg.Owner, tx); err != nil {
 		return err
 	}
 	if tx.Empty() {

@@ -53,7 +53,7 @@ func (n *testNS) nft(t testing.TB, stdin string, args ...string) string {
 
 func (n *testNS) kernel(t testing.TB, tables ...TableID) *Netlink {
 	t.Helper()
-	k, err := NewNetlink(NetlinkConfig{NetNSFd: n.fd, Tables: tables})
+	k, err := NewNetlink(NetlinkConfig{NetNSFd: n.fd, Owner: Ownership{Tables: tables}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,4 +75,15 @@ func mustRead(t testing.TB, k Kernel) *Ruleset {
 		t.Fatal(err)
 	}
 	return rs
+}
+
+// prefixKernel owns every table named proxykit*.
+func (n *testNS) prefixKernel(t testing.TB) *Netlink {
+	t.Helper()
+	k, err := NewNetlink(NetlinkConfig{NetNSFd: n.fd, Owner: Ownership{Prefix: "proxykit"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k.Close() })
+	return k
 }

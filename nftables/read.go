@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,22 +25,30 @@ func (k *Netlink) read(ctx context.Context) (*Ruleset, error) {
 	rs := &Ruleset{}
 	// One table and one chain dump per family (the kernel's chain dump does
 	// not filter by table), then sets, elements and rules per table.
+	owner := k.cfg.Owner
 	tables := map[Family]map[string]bool{}
 	chains := map[Family]map[string][]*Chain{}
-	for _, id := range k.cfg.Tables {
-		if tables[id.Family] != nil {
-			continue
-		}
-		names, err := k.sock.listTables(id.Family, k.nextSeq())
+	var ids []TableID
+	for _, fam := range owner.families() {
+		names, err := k.sock.listTables(fam, k.nextSeq())
 		if err != nil {
-			return nil, fmt.Errorf("nftables: list %s tables: %w", id.Family, err)
+			return nil, fmt.Errorf("nftables: list %s tables: %w", fam, err)
 		}
-		tables[id.Family] = names
-		if chains[id.Family], err = k.sock.listChains(id.Family, k.nextSeq()); err != nil {
-			return nil, fmt.Errorf("nftables: list %s chains: %w", id.Family, err)
+		tables[fam] = names
+		if chains[fam], err = k.sock.listChains(fam, k.nextSeq()); err != nil {
+			return nil, fmt.Errorf("nftables: list %s chains: %w", fam, err)
 		}
+		var extra []TableID
+		for name := range names {
+			if id := (TableID{fam, name}); owner.Prefix != "" && owner.Owns(id) && !slices.Contains(owner.Tables, id) {
+				extra = append(extra, id)
+			}
+		}
+		sortIDs(extra)
+		ids = append(ids, extra...)
 	}
-	for _, id := range k.cfg.Tables {
+	ids = append(slices.Clone(owner.Tables), ids...)
+	for _, id := range ids {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}

@@ -15,7 +15,9 @@ func shardedRuleset(nsvc, nep, n int) *Ruleset {
 	per := nsvc / n
 	for s := 0; s < n; s++ {
 		t := scaleTable(per, nep, 1)
-		t.Name = fmt.Sprintf("proxykit-%02d", s)
+		if n > 1 {
+			t.Name = fmt.Sprintf("proxykit-%02d", s)
+		}
 		rs.Tables = append(rs.Tables, t)
 	}
 	return rs
@@ -36,11 +38,11 @@ func TestShardingScale(t *testing.T) {
 	}
 	ns := newTestNS(t)
 	cur := shardedRuleset(benchServices, benchEndpoints, n)
-	var ids []TableID
-	for _, tb := range cur.Tables {
-		ids = append(ids, tb.ID())
+	k, err := NewNetlink(NetlinkConfig{NetNSFd: ns.fd, Owner: Ownership{Prefix: "proxykit-"}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	k := ns.kernel(t, ids...)
+	defer k.Close()
 	start := time.Now()
 	mustApply(t, k, Diff(nil, cur, nil))
 	t.Logf("%d shards: full apply %v", n, time.Since(start))

@@ -3,6 +3,7 @@ package nftables
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"sort"
 	"strings"
@@ -229,4 +230,54 @@ func TestKernelIntervalSetChanges(t *testing.T) {
 	if err := bad.Validate(); !errors.Is(err, ErrInvalid) {
 		t.Errorf("overlapping ranges accepted: %v", err)
 	}
+}
+
+// With prefix ownership, shards come and go: a stale shard is read back and
+// deleted, a table outside the prefix is left alone.
+func TestPrefixOwnershipShards(t *testing.T) {
+	owner := Ownership{Prefix: "pk-"}
+	shards := func(n int) *Ruleset {
+		rs := &Ruleset{}
+		for i := 0; i < n; i++ {
+			tb := NewTable(FamilyIPv4, fmt.Sprintf("pk-%02d", i))
+			must(tb.AddChain(&Chain{Name: "c", Rules: []Rule{{Stmts: []Stmt{Counter{}}}}}))
+			rs.Tables = append(rs.Tables, tb)
+		}
+		return rs
+	}
+	run := func(t *testing.T, k Kernel, tamper func(*Transaction)) {
+		other := NewTable(FamilyIPv4, "pkx")
+		tamper(Diff(nil, &Ruleset{Tables: []*Table{other}}, nil))
+		mustApply(t, k, Diff(mustRead(t, k), shards(3), nil))
+		if got := len(mustRead(t, k).Tables); got != 3 {
+			t.Fatalf("read %d tables, want 3", got)
+		}
+		tx := Diff(mustRead(t, k), shards(2), nil)
+		if tx.String() != "delete table ip pk-02\n" {
+			t.Errorf("shrinking: %s", tx)
+		}
+		mustApply(t, k, tx)
+		assertState(t, k, shards(2))
+		err := k.Apply(context.Background(), &Transaction{Ops: []Op{{Kind: OpDeleteTable, Table: other.ID()}}})
+		if !errors.Is(err, ErrNotOwned) {
+			t.Errorf("foreign table: want ErrNotOwned, got %v", err)
+		}
+	}
+	t.Run("fake", func(t *testing.T) {
+		f := NewFakeOwning(owner)
+		run(t, f, func(tx *Transaction) { must(f.Tamper(context.Background(), tx)) })
+	})
+	t.Run("netlink", func(t *testing.T) {
+		ns := newTestNS(t)
+		k, err := NewNetlink(NetlinkConfig{NetNSFd: ns.fd, Owner: owner})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer k.Close()
+		admin := ns.kernel(t, TableID{FamilyIPv4, "pkx"})
+		run(t, k, func(tx *Transaction) { mustApply(t, admin, tx) })
+		if out := ns.nft(t, "", "list", "tables"); !strings.Contains(out, "table ip pkx") {
+			t.Errorf("foreign table gone: %s", out)
+		}
+	})
 }
