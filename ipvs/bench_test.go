@@ -61,7 +61,12 @@ func BenchmarkDiff(b *testing.B) {
 		{"full", DiffOptions{}},
 		{"changed", DiffOptions{Changed: &Changed{Services: []VSKey{k}}}},
 		{"full-graceful", DiffOptions{Terminating: &Terminating{}}},
+		{"full-read-back", DiffOptions{}},
 	} {
+		cur := cur
+		if bc.name == "full-read-back" {
+			cur = cur.Clone() // no shared objects, as after Kernel.Read
+		}
 		b.Run(fmt.Sprintf("10kx10/%s", bc.name), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

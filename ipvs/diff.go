@@ -1,7 +1,8 @@
 package ipvs
 
 import (
-	"maps"
+	"cmp"
+	"iter"
 	"net/netip"
 	"slices"
 	"strings"
@@ -39,54 +40,90 @@ func Diff(current, desired *State, opts DiffOptions) Ops {
 		desired = &State{}
 	}
 	d := differ{cur: current, des: desired, term: opts.Terminating, buckets: map[OpKind]Ops{}}
-	ch := opts.Changed
-	if ch == nil {
-		ch = &Changed{
-			Services:  unionKeys(current.Services, desired.Services, compareKeys),
-			Addresses: unionKeys(current.Addresses, desired.Addresses, netip.Addr.Compare),
-			Sets:      unionKeys(current.Sets, desired.Sets, strings.Compare),
+	if ch := opts.Changed; ch != nil {
+		services := ch.Services
+		if d.term != nil {
+			services = slices.Concat(services, d.term.Services())
 		}
-	} else if d.term != nil {
-		ch = &Changed{Services: mergeKeys(ch.Services, d.term.Services()), Addresses: ch.Addresses, Sets: ch.Sets}
-	}
-	for _, n := range ch.Sets {
-		d.set(n)
-	}
-	for _, a := range ch.Addresses {
-		d.address(a)
-	}
-	for _, k := range ch.Services {
-		d.service(k)
+		forEachOnce(slices.Values(ch.Sets), d.set)
+		forEachOnce(slices.Values(ch.Addresses), d.address)
+		forEachOnce(slices.Values(services), d.service)
+	} else {
+		forEachKey(current.Sets, desired.Sets, d.set)
+		forEachKey(current.Addresses, desired.Addresses, d.address)
+		forEachKey(current.Services, desired.Services, d.service)
 	}
 	var ops Ops
 	for k := OpCreateSet; k <= OpDestroySet; k++ {
-		ops = append(ops, d.buckets[k]...)
+		b := d.buckets[k]
+		slices.SortStableFunc(b, compareOps)
+		ops = append(ops, b...)
 	}
 	return ops
 }
 
-// unionKeys returns the keys of a and b, sorted, without duplicates.
-func unionKeys[K comparable, V any](a, b map[K]V, cmp func(K, K) int) []K {
-	keys := make([]K, 0, max(len(a), len(b)))
+// forEachKey calls f once for every key of a or b (in map order: Diff
+// sorts the operations afterwards, which is cheaper than sorting all keys).
+func forEachKey[K comparable, V any](a, b map[K]V, f func(K)) {
 	for k := range a {
-		keys = append(keys, k)
+		f(k)
 	}
 	for k := range b {
 		if _, ok := a[k]; !ok {
-			keys = append(keys, k)
+			f(k)
 		}
 	}
-	slices.SortFunc(keys, cmp)
-	return keys
 }
 
-// mergeKeys returns a's keys followed by those of b not in a, sorted.
-func mergeKeys(a, b []VSKey) []VSKey {
-	seen := make(map[VSKey]struct{}, len(a)+len(b))
-	for _, k := range slices.Concat(a, b) {
-		seen[k] = struct{}{}
+// forEachOnce calls f once for every distinct key of seq.
+func forEachOnce[K comparable](seq iter.Seq[K], f func(K)) {
+	seen := map[K]struct{}{}
+	for k := range seq {
+		if _, ok := seen[k]; !ok {
+			seen[k] = struct{}{}
+			f(k)
+		}
 	}
-	return slices.SortedFunc(maps.Keys(seen), compareKeys)
+}
+
+// compareOps orders the operations of one bucket: by set, address, virtual
+// server, real server, entry; a set's destruction before its re-creation.
+func compareOps(a, b Op) int {
+	return cmp.Or(
+		strings.Compare(setName(a), setName(b)),
+		cmp.Compare(destroyFirst(a), destroyFirst(b)),
+		a.Addr.Compare(b.Addr),
+		compareVS(a.VS, b.VS),
+		a.Real.Addr.Compare(b.Real.Addr),
+		cmp.Compare(a.Real.Port, b.Real.Port),
+		compareEntries(a.Entry, b.Entry),
+	)
+}
+
+func setName(o Op) string {
+	if o.Set == nil {
+		return ""
+	}
+	return o.Set.Name
+}
+
+func destroyFirst(o Op) int {
+	if o.Kind == OpDestroySet {
+		return 0
+	}
+	return 1
+}
+
+func compareVS(a, b *VirtualServer) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return -1
+	case b == nil:
+		return 1
+	}
+	return compareKeys(a.VSKey, b.VSKey)
 }
 
 type differ struct {
@@ -150,7 +187,11 @@ func missing(a, b map[SetEntry]struct{}) []SetEntry {
 func (d *differ) service(k VSKey) {
 	cur, des := d.cur.Services[k], d.des.Services[k]
 	switch {
-	case cur == des && d.term == nil: // the same object (or both nil)
+	case cur == des: // the same object (or both nil): nothing terminates
+		if d.term != nil && d.term.has(k) {
+			d.term.prune(k, nil)
+		}
+		return
 	case cur == nil:
 		d.emit(Op{Kind: OpAddService, VS: des.Settings()})
 		for _, r := range sortedReals(des.Reals) {
