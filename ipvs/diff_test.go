@@ -180,3 +180,40 @@ func readState(t testing.TB, k Kernel) *State {
 	}
 	return st
 }
+
+// TestGracefulScopedRefresh drains a real server while diffing only what
+// changed: Refresh brings in the connection counts Diff needs.
+func TestGracefulScopedRefresh(t *testing.T) {
+	k := tcp("10.96.0.1", 443)
+	gone := rs("10.244.2.3", 6443, 1)
+	f := NewFake(testOptions)
+	cur := sampleState()
+	mustApply(t, f, Diff(nil, cur, DiffOptions{}))
+	_ = f.SetConns(k, gone.Key(), 1, 0)
+	cur = readState(t, f)
+	des := sampleState()
+	des.Services[k].Reals = []RealServer{rs("10.244.1.2", 6443, 1)}
+	term := &Terminating{}
+	scoped := DiffOptions{Terminating: term, Changed: &Changed{Services: []VSKey{k}}}
+	mustApply(t, f, Diff(cur, des, scoped)) // weight 0
+	_ = f.SetConns(k, gone.Key(), 0, 0)
+	if term.Len() != 1 {
+		t.Fatalf("terminating list has %d", term.Len())
+	}
+	// Nothing else changed: only the terminating server is looked at.
+	scoped.Changed = &Changed{}
+	if ops := Diff(cur, des, scoped); len(ops) != 1 || ops[0].Kind != OpUpdateReal {
+		t.Fatalf("stale counters: %v", ops) // cur still says weight 1, 1 connection
+	}
+	if err := term.Refresh(t.Context(), f, cur); err != nil {
+		t.Fatal(err)
+	}
+	ops := Diff(cur, des, scoped)
+	if kinds(ops) != "del-real" {
+		t.Fatalf("after Refresh: %v", ops)
+	}
+	mustApply(t, f, ops)
+	if got := readState(t, f); !got.Equal(des) || term.Len() != 0 {
+		t.Fatalf("not drained: %v (list %d)", got, term.Len())
+	}
+}

@@ -1,6 +1,8 @@
 package ipvs
 
 import (
+	"context"
+	"errors"
 	"maps"
 	"slices"
 	"sync"
@@ -148,4 +150,23 @@ func (t *Terminating) has(vs VSKey) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return len(t.since[vs]) > 0
+}
+
+// Refresh re-reads from k the virtual servers that have terminating real
+// servers and stores them in cur (deleting those that are gone), so that a
+// Diff limited to what changed sees their current connection counts. It
+// costs one read per such virtual server.
+func (t *Terminating) Refresh(ctx context.Context, k Kernel, cur *State) error {
+	for _, key := range t.Services() {
+		v, err := k.ReadService(ctx, key)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			delete(cur.Services, key)
+		case err != nil:
+			return err
+		default:
+			cur.AddService(v)
+		}
+	}
+	return nil
 }
