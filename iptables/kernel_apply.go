@@ -35,7 +35,7 @@ func (e *Exec) Apply(ctx context.Context, p *Payload) error {
 			}
 			done = append(done, savedTable{name: t.Table, text: snap})
 		}
-		_, err := e.exec(ctx, restore, []string{"--noflush", "--wait"}, t.appendTo(make([]byte, 0, t.size())))
+		_, err := e.exec(ctx, restore, []string{"--noflush", "--wait"}, e.restoreText(t))
 		if err == nil {
 			continue
 		}
@@ -50,6 +50,45 @@ func (e *Exec) Apply(ctx context.Context, p *Payload) error {
 		return err
 	}
 	return nil
+}
+
+// nftBulkChains is the number of distinct chains in one table's payload
+// above which restoreText lists the table first for iptables-nft.
+const nftBulkChains = 2000
+
+// restoreText returns the table's restore input. iptables-nft-restore
+// (1.8.x) keeps the chains its commands name in a sorted linked list, so a
+// payload naming C chains costs O(commands x C): at 110k chains a bulk load
+// never finishes. A first command that names no chain makes it fetch the
+// whole table instead; "-S" is such a command and changes nothing (it
+// prints the table, which costs what the table holds). In that mode it does
+// not create missing built-in chains, so the payload's built-in chains are
+// declared with "-" (which creates a missing one and leaves an existing
+// one, its policy and rules, alone). Used only for large payloads on nft.
+func (e *Exec) restoreText(t *TablePayload) []byte {
+	b := make([]byte, 0, t.size()+4)
+	if e.variant != NFT || distinctChains(t, nftBulkChains) <= nftBulkChains {
+		return t.appendTo(b)
+	}
+	b = append(b, "*"+t.Table+"\n-S\n"...)
+	for _, name := range BuiltinChains(t.Table) {
+		if slices.ContainsFunc(t.Ops, func(o Op) bool { return o.Chain == name }) {
+			b = appendDeclaration(b, name, "", Counters{})
+		}
+	}
+	return t.appendOps(b)
+}
+
+// distinctChains counts the chains t's commands name, up to limit+1.
+func distinctChains(t *TablePayload, limit int) int {
+	seen := map[string]bool{}
+	for i := range t.Ops {
+		seen[t.Ops[i].Chain] = true
+		if len(seen) > limit {
+			break
+		}
+	}
+	return len(seen)
 }
 
 type savedTable struct {

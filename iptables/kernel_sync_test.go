@@ -207,3 +207,40 @@ func TestRealSyncIPv6(t *testing.T) {
 		})
 	}
 }
+
+// TestRealBulkLoad loads a payload naming more than nftBulkChains chains
+// (restoreText lists the table first on nft) and checks the result, and
+// that a failure in such a payload still names the failing line.
+func TestRealBulkLoad(t *testing.T) {
+	for _, v := range variants {
+		t.Run(string(v), func(t *testing.T) {
+			ctx := context.Background()
+			k := newExec(t, v)
+			des := mustParse(t, kubeDump(700, 2))
+			p, err := Diff(NewRuleset(IPv4), des, kube)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := distinctChains(p.Tables[0], nftBulkChains); n <= nftBulkChains {
+				t.Fatalf("payload names only %d chains", n)
+			}
+			bad := &Payload{Family: IPv4, Tables: []*TablePayload{{Table: TableNat, Ops: slices.Clone(p.Tables[0].Ops)}}}
+			badRule, _ := ParseRule("KUBE-SERVICES", "-j KUBE-SVC-NOWHERE")
+			bad.Tables[0].Ops = append(bad.Tables[0].Ops, Op{Kind: OpAppend, Chain: "KUBE-SERVICES", Rule: badRule})
+			var re *RestoreError
+			if err := k.Apply(ctx, bad); !errors.As(err, &re) || re.Line == 0 || (re.Text != badRule.String() && re.Text != "COMMIT") {
+				t.Fatalf("bad bulk payload: %v", err)
+			}
+			if err := k.Apply(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			got, err := k.Read(ctx, IPv4, TableNat)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again, _ := Diff(got, des, kube); !again.Empty() {
+				t.Fatalf("after bulk load:\n%s", again)
+			}
+		})
+	}
+}

@@ -141,6 +141,11 @@ func (t *TablePayload) appendTo(b []byte) []byte {
 	b = append(b, '*')
 	b = append(b, t.Table...)
 	b = append(b, '\n')
+	return t.appendOps(b)
+}
+
+// appendOps appends the commands and "COMMIT".
+func (t *TablePayload) appendOps(b []byte) []byte {
 	for i := range t.Ops {
 		b = t.Ops[i].appendTo(b)
 	}
