@@ -41,10 +41,14 @@
 // each table on its own, so Exec restores one table per run and puts back
 // the tables it already changed when a later one fails. Errors are
 // *RestoreError values carrying the line iptables-restore blamed (the nft
-// variant blames the COMMIT line for a jump to a missing chain). The Fake
+// variant blames the COMMIT line for a jump to a missing chain). For a
+// payload naming thousands of chains, Exec works around a quadratic cost in
+// iptables-nft-restore 1.8.x (see restoreText). The Fake
 // applies a payload to its Rulesets with Ruleset.Apply, which is also how a
 // caller keeps a cached copy of the kernel's state up to date. The shared
 // state tests run one table of payloads against the Fake and both real
-// variants. Known difference: iptables-nft accepts a policy on a user chain
-// (":FOO ACCEPT"); iptables-legacy and the Fake reject it.
+// variants. Declaring a chain twice in one payload is accepted (both tools
+// do; the second declaration flushes again); -N of an existing chain is
+// rejected. Known difference: iptables-nft accepts a policy on a user
+// chain (":FOO ACCEPT"); iptables-legacy and the Fake reject it.
 package iptables
