@@ -11,6 +11,9 @@ import (
 
 // compileRule turns a rule into kernel expressions, as nft would generate them.
 func compileRule(fam Family, r Rule) ([]expr.Any, error) {
+	if err := validComment(r.Comment); err != nil {
+		return nil, err
+	}
 	var out []expr.Any
 	for _, s := range r.Stmts {
 		if fam == FamilyInet && needsNfproto(s) {

@@ -10,6 +10,9 @@ import (
 func (w *fakeTx) apply(op Op) error {
 	switch op.Kind {
 	case OpAddTable:
+		if err := validComment(op.Comment); err != nil {
+			return fmt.Errorf("%v: %w", err, syscall.EINVAL)
+		}
 		if w.tables[op.Table] == nil {
 			w.tables[op.Table] = &fakeTable{id: op.Table, comment: op.Comment, chains: map[string]*fakeChain{}, sets: map[string]*fakeSet{}}
 			w.touched[op.Table] = true
@@ -55,6 +58,11 @@ func (w *fakeTx) apply(op Op) error {
 func (w *fakeTx) addChain(t *fakeTable, op Op) error {
 	if op.Chain == nil || validName("chain", op.Name) != nil || op.Chain.Name != op.Name {
 		return fmt.Errorf("add chain %q: %w", op.Name, syscall.EINVAL)
+	}
+	if h := op.Chain.Hook; h != nil {
+		if err := h.Validate(); err != nil {
+			return fmt.Errorf("add chain %q: %v: %w", op.Name, err, syscall.EINVAL)
+		}
 	}
 	if c := t.chains[op.Name]; c != nil {
 		if !sameHook(c.hook, op.Chain.Hook) {

@@ -93,3 +93,12 @@ func checkOwned(o Ownership, tx *Transaction) error {
 	}
 	return nil
 }
+
+// Cleanup deletes every table k owns that exists, and nothing else.
+func Cleanup(ctx context.Context, k Kernel) error {
+	current, err := k.Read(ctx)
+	if err != nil {
+		return err
+	}
+	return k.Apply(ctx, Diff(current, &Ruleset{}, nil))
+}

@@ -88,6 +88,11 @@ func (t *Table) AddChain(c *Chain) error {
 	if err := validName("chain", c.Name); err != nil {
 		return err
 	}
+	if c.Hook != nil {
+		if err := c.Hook.Validate(); err != nil {
+			return fmt.Errorf("chain %s: %w", c.Name, err)
+		}
+	}
 	if !t.chains.add(c.Name, c) {
 		return fmt.Errorf("%w: chain %q added twice to table %s", ErrInvalid, c.Name, t.ID())
 	}
@@ -173,6 +178,22 @@ type Hook struct {
 	Hook     string // "prerouting", "input", "forward", "output", "postrouting"
 	Priority int    // e.g. -100 (printed "dstnat" where nft does)
 	Policy   string // "accept" (default when empty) or "drop"
+}
+
+var hookNums = map[string]uint32{"prerouting": 0, "input": 1, "forward": 2, "output": 3, "postrouting": 4}
+
+// Validate checks the hook's type, hook name and policy.
+func (h *Hook) Validate() error {
+	if _, ok := hookNums[h.Hook]; !ok {
+		return fmt.Errorf("%w: hook %q", ErrInvalid, h.Hook)
+	}
+	if h.Type != "filter" && h.Type != "nat" && h.Type != "route" {
+		return fmt.Errorf("%w: chain type %q", ErrInvalid, h.Type)
+	}
+	if h.Policy != "" && h.Policy != "accept" && h.Policy != "drop" {
+		return fmt.Errorf("%w: policy %q", ErrInvalid, h.Policy)
+	}
+	return nil
 }
 
 // Chain is a base chain (Hook set) or a regular chain.

@@ -108,7 +108,9 @@ func encodeTransaction(seq uint32, tx *Transaction) (*nlBatch, error) {
 		var err error
 		switch op.Kind {
 		case OpAddTable:
-			b.table(i, op, unix.NFT_MSG_NEWTABLE)
+			if err = validComment(op.Comment); err == nil {
+				b.table(i, op, unix.NFT_MSG_NEWTABLE)
+			}
 		case OpDeleteTable:
 			b.table(i, op, unix.NFT_MSG_DELTABLE)
 		case OpAddChain:

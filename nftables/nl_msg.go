@@ -115,8 +115,6 @@ func (b *nlBatch) table(op int, o Op, msg uint16) {
 	b.end(m)
 }
 
-var hookNums = map[string]uint32{"prerouting": 0, "input": 1, "forward": 2, "output": 3, "postrouting": 4}
-
 func (b *nlBatch) chain(op int, o Op, msg uint16) error {
 	flags := uint16(flagsRequest)
 	if msg == unix.NFT_MSG_NEWCHAIN {
@@ -127,19 +125,16 @@ func (b *nlBatch) chain(op int, o Op, msg uint16) error {
 	b.str(unix.NFTA_CHAIN_NAME, o.Name)
 	if msg == unix.NFT_MSG_NEWCHAIN && o.Chain != nil && o.Chain.Hook != nil {
 		h := o.Chain.Hook
-		num, ok := hookNums[h.Hook]
-		if !ok || (h.Type != "filter" && h.Type != "nat" && h.Type != "route") {
-			return fmt.Errorf("%w: chain %s: hook %q type %q", ErrInvalid, o.Name, h.Hook, h.Type)
+		if err := h.Validate(); err != nil {
+			return fmt.Errorf("chain %s: %w", o.Name, err)
 		}
 		n := b.nest(unix.NFTA_CHAIN_HOOK)
-		b.u32(unix.NFTA_HOOK_HOOKNUM, num)
+		b.u32(unix.NFTA_HOOK_HOOKNUM, hookNums[h.Hook])
 		b.u32(unix.NFTA_HOOK_PRIORITY, uint32(int32(h.Priority)))
 		b.endNest(n)
-		policy := uint32(1) // NF_ACCEPT
+		policy := uint32(nfAccept)
 		if h.Policy == "drop" {
-			policy = 0
-		} else if h.Policy != "" && h.Policy != "accept" {
-			return fmt.Errorf("%w: chain %s: policy %q", ErrInvalid, o.Name, h.Policy)
+			policy = nfDrop
 		}
 		b.u32(unix.NFTA_CHAIN_POLICY, policy)
 		b.str(unix.NFTA_CHAIN_TYPE, h.Type)

@@ -131,6 +131,7 @@ func TestModelRejectsMalformed(t *testing.T) {
 		{Name: "s", Key: []DataType{TypeMark}, Elements: []Element{{Key: []Value{Port(1)}}}},
 		{Name: "m", Key: []DataType{TypeMark}, Verdict: true, Elements: []Element{{Key: []Value{Mark(1)}}}},
 		{Name: "t", Key: []DataType{TypeMark}, Elements: []Element{{Key: []Value{Mark(1)}, Timeout: time.Second}}},
+		{Name: "q", Key: []DataType{TypeMark}, Comment: `say "hi"`},
 	}
 	for _, s := range bad {
 		if err := tb.AddSet(s); !errors.Is(err, ErrInvalid) {

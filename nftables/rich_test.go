@@ -60,6 +60,13 @@ func richTable(fam Family) *Table {
 	must(t.AddSet(&Set{Name: "firewall-src", Key: []DataType{addrT}, Interval: true, Elements: fw}))
 	must(t.AddSet(&Set{Name: "marks", Key: []DataType{TypeMark}, Elements: []Element{{Key: []Value{Mark(0x4000)}}}}))
 
+	for _, c := range richChains(saddr, daddr, cip, ep, cluster, lo, v6) {
+		must(t.AddChain(c))
+	}
+	return t
+}
+
+func richChains(saddr, daddr Field, cip, ep, cluster, lo string, v6 bool) []*Chain {
 	hook := func(typ, h string, prio int, pol string) *Hook {
 		return &Hook{Type: typ, Hook: h, Priority: prio, Policy: pol}
 	}
@@ -110,10 +117,7 @@ func richTable(fam Family) *Table {
 		}},
 		{Name: "empty"},
 	}
-	for _, c := range chains {
-		must(t.AddChain(c))
-	}
-	return t
+	return chains
 }
 
 func rejectICMP(v6 bool) Reject {

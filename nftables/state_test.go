@@ -137,8 +137,9 @@ func TestKernelLeavesForeignTables(t *testing.T) {
 		if rs := mustRead(t, kut.k); rs.Table(foreign.ID()) != nil {
 			t.Error("Read returned a foreign table")
 		}
-		// Cleanup: delete everything owned.
-		mustApply(t, kut.k, Diff(mustRead(t, kut.k), &Ruleset{}, nil))
+		if err := Cleanup(context.Background(), kut.k); err != nil {
+			t.Fatal(err)
+		}
 		err := kut.k.Apply(context.Background(), Diff(&Ruleset{Tables: []*Table{foreign}}, &Ruleset{}, nil))
 		if !errors.Is(err, ErrNotOwned) {
 			t.Errorf("deleting a foreign table: want ErrNotOwned, got %v", err)

@@ -235,9 +235,21 @@ func validName(what, name string) error {
 	return nil
 }
 
+// validComment accepts what nft can print and parse back: at most 128
+// bytes, no double quote, backslash or control character.
+func validComment(c string) error {
+	if len(c) > 128 || strings.ContainsAny(c, "\"\\") || strings.ContainsFunc(c, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return fmt.Errorf("%w: comment %q: longer than 128 bytes or holds a quote, backslash or control character", ErrInvalid, c)
+	}
+	return nil
+}
+
 // Validate checks the set's definition and that every element matches it.
 func (s *Set) Validate() error {
 	if err := validName("set", s.Name); err != nil {
+		return err
+	}
+	if err := validComment(s.Comment); err != nil {
 		return err
 	}
 	if len(s.Key) == 0 || len(s.Key) > 5 {
@@ -296,6 +308,9 @@ func rangeEnd(p netip.Prefix) (netip.Addr, bool) {
 }
 
 func (s *Set) checkElement(e *Element) error {
+	if err := validComment(e.Comment); err != nil {
+		return err
+	}
 	if len(e.Key) != len(s.Key) {
 		return fmt.Errorf("%w: set %q: element %s has %d key fields, want %d", ErrInvalid, s.Name, keyString(e.Key), len(e.Key), len(s.Key))
 	}
