@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/proxykit/proxykit/rulegen"
 )
@@ -25,6 +26,13 @@ type BackendOptions struct {
 	// localhost NodePorts. Default: write /proc/sys of the calling thread's
 	// network namespace; set it when Kernel works in another namespace.
 	Sysctl func(key, value string) error
+	// CanaryInterval is how often an incremental sync first checks that
+	// the canary chains still exist (reading a table is costly for
+	// iptables-legacy at scale). Default 30s; negative checks every sync.
+	// A full sync always re-reads everything.
+	CanaryInterval time.Duration
+	// Now is the clock for CanaryInterval; default time.Now.
+	Now    func() time.Time
 	Logger *slog.Logger
 }
 
@@ -42,9 +50,10 @@ type Backend struct {
 }
 
 type familyState struct {
-	family  Family
-	render  *renderer
-	current *Ruleset // the kernel's nat and filter tables as last read or applied; nil: unknown
+	family      Family
+	render      *renderer
+	current     *Ruleset // the kernel's nat and filter tables as last read or applied; nil: unknown
+	lastChecked time.Time
 }
 
 // NewBackend checks the options and returns a Backend.
@@ -57,6 +66,12 @@ func NewBackend(opts BackendOptions) (*Backend, error) {
 	}
 	if opts.Sysctl == nil {
 		opts.Sysctl = writeSysctl
+	}
+	if opts.CanaryInterval == 0 {
+		opts.CanaryInterval = 30 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	if len(opts.Families) == 0 {
 		opts.Families = []Family{IPv4, IPv6}
@@ -99,7 +114,10 @@ func (b *Backend) Sync(ctx context.Context, req rulegen.SyncRequest) (rulegen.Sy
 
 func (b *Backend) syncFamily(ctx context.Context, fs *familyState, req rulegen.SyncRequest) (rulegen.SyncResult, error) {
 	full := req.Full || fs.current == nil
-	if !full {
+	if now := b.opts.Now(); full {
+		fs.lastChecked = now
+	} else if now.Sub(fs.lastChecked) >= b.opts.CanaryInterval {
+		fs.lastChecked = now
 		missing, err := CanaryMissing(ctx, b.opts.Kernel, fs.family, b.canary, TableNat, TableFilter)
 		if err != nil {
 			return rulegen.SyncResult{}, fmt.Errorf("iptables %s: canary: %w", fs.family, err)

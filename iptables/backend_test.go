@@ -12,7 +12,7 @@ import (
 
 func newFakeBackend(t *testing.T, k *Fake) *Backend {
 	t.Helper()
-	b, err := NewBackend(BackendOptions{Kernel: k, Sysctl: func(string, string) error { return nil }})
+	b, err := NewBackend(BackendOptions{Kernel: k, Sysctl: func(string, string) error { return nil }, CanaryInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
