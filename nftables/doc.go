@@ -10,9 +10,20 @@
 // builds a Ruleset; Diff compares it with what the kernel holds (read back with
 // Kernel.Read, or remembered from the last Apply) and yields only what changed,
 // so a one-endpoint change among thousands of services is a handful of netlink
-// messages.
+// messages. Table.Clone plus ReplaceChain/ReplaceSet/RemoveChain derive the next
+// ruleset in O(changes), and a Scope tells Diff which objects to compare.
 //
-// Objects handed to Diff or Apply must not be mutated afterwards: chains cache
-// a hash of their rules, and a renderer may share unchanged chains between
-// successive rulesets (Diff treats the same *Chain pointer as unchanged).
+// Objects handed to Diff or Apply must not be mutated afterwards, and a table
+// must not change once cloned: chains cache a hash of their rules, clones share
+// their parent's objects, and Diff treats the same *Chain pointer as unchanged.
+//
+// Scale. The kernel walks a table's list of sets by name for every set it
+// creates and every rule or element that names one, and re-validates the whole
+// table (every chain reachable from its base chains) on each commit that adds a
+// jump, goto, dnat or verdict-map element. Both costs grow with the size of one
+// table, not of the ruleset: at 10k services x 10 endpoints in one table a full
+// load takes about 7 s and a one-endpoint change about 100-140 ms, while the
+// same services sharded over 32 tables (each with its own base chains; see
+// Ownership.Prefix) load in about 1.8 s and change in about 7 ms. A renderer
+// for large clusters should shard.
 package nftables

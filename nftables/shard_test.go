@@ -38,11 +38,7 @@ func TestShardingScale(t *testing.T) {
 	}
 	ns := newTestNS(t)
 	cur := shardedRuleset(benchServices, benchEndpoints, n)
-	k, err := NewNetlink(NetlinkConfig{NetNSFd: ns.fd, Owner: Ownership{Prefix: "proxykit-"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Close()
+	k := ns.prefixKernel(t)
 	start := time.Now()
 	mustApply(t, k, Diff(nil, cur, nil))
 	t.Logf("%d shards: full apply %v", n, time.Since(start))
