@@ -231,7 +231,7 @@ func (p *planner) diffElements(id TableID, cur, des *Set) {
 		old, ok := have[k]
 		if ok {
 			delete(have, k)
-			if old.String() == e.String() {
+			if cur.elementString(*old) == des.elementString(e) {
 				continue
 			}
 			del = append(del, *old)

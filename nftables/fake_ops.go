@@ -242,7 +242,7 @@ func (w *fakeTx) addElements(t *fakeTable, op Op) error {
 		}
 		k := keyString(e.Key)
 		if old, ok := s.elems[k]; ok {
-			if old.String() != e.String() {
+			if s.def.elementString(old) != s.def.elementString(e) {
 				return fmt.Errorf("element %s exists with other data: %w", k, syscall.EBUSY)
 			}
 			continue

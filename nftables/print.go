@@ -104,7 +104,8 @@ func (s *Set) print(b *strings.Builder) {
 	if n := s.size(); n != 0 {
 		fmt.Fprintf(b, "\t\tsize %d\n", n)
 	}
-	if f := s.flagsString(); f != "" {
+	// nft omits "flags timeout" when it is the only flag and a default timeout implies it.
+	if f := s.flagsString(); f != "" && !(f == "timeout" && s.DefaultTimeout > 0) {
 		fmt.Fprintf(b, "\t\tflags %s\n", f)
 	}
 	if s.DefaultTimeout > 0 {
@@ -119,11 +120,20 @@ func (s *Set) print(b *strings.Builder) {
 			if i > 0 {
 				b.WriteString(",\n\t\t\t     ")
 			}
-			b.WriteString(s.Elements[i].String())
+			b.WriteString(s.elementString(s.Elements[i]))
 		}
 		b.WriteString(" }\n")
 	}
 	b.WriteString("\t}\n")
+}
+
+// elementString prints e as nft lists it within s: a timeout equal to the
+// set's default is not kept by the kernel, so it is not printed either.
+func (s *Set) elementString(e Element) string {
+	if s != nil && e.Timeout == s.DefaultTimeout {
+		e.Timeout = 0
+	}
+	return e.String()
 }
 
 // String prints the element as nft lists it: `key [timeout T] [comment "c"] [: value]`.

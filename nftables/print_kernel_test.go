@@ -27,6 +27,9 @@ func TestPrintMatchesKernelListing(t *testing.T) {
 	if tx := Diff(back, want, nil); !tx.Empty() {
 		t.Errorf("read-back differs from what was applied:\n%s", tx)
 	}
+	if g, w := Normalize(back.String()), Normalize(want.String()); g != w {
+		t.Errorf("read-back prints differently:\n%s", lineDiff(w, g))
+	}
 	// The script itself also loads (twice: it replaces the tables).
 	ns.nft(t, script, "-f", "-")
 	ns.nft(t, script, "-f", "-")

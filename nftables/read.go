@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/google/nftables/userdata"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,7 +27,7 @@ func (k *Netlink) read(ctx context.Context) (*Ruleset, error) {
 	// One table and one chain dump per family (the kernel's chain dump does
 	// not filter by table), then sets, elements and rules per table.
 	owner := k.cfg.Owner
-	tables := map[Family]map[string]bool{}
+	tables := map[Family]map[string]string{}
 	chains := map[Family]map[string][]*Chain{}
 	var ids []TableID
 	for _, fam := range owner.families() {
@@ -52,13 +53,15 @@ func (k *Netlink) read(ctx context.Context) (*Ruleset, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if !tables[id.Family][id.Name] {
+		comment, ok := tables[id.Family][id.Name]
+		if !ok {
 			continue
 		}
 		t, err := k.readTable(ctx, id, chains[id.Family][id.Name])
 		if err != nil {
 			return nil, fmt.Errorf("nftables: read table %s: %w", id, err)
 		}
+		t.Comment = comment
 		rs.Tables = append(rs.Tables, t)
 	}
 	return rs, nil
@@ -66,14 +69,16 @@ func (k *Netlink) read(ctx context.Context) (*Ruleset, error) {
 
 func (k *Netlink) nextSeq() uint32 { k.seq++; return k.seq }
 
-func (s *nlSocket) listTables(fam Family, seq uint32) (map[string]bool, error) {
+// listTables returns the family's table names and their comments.
+func (s *nlSocket) listTables(fam Family, seq uint32) (map[string]string, error) {
 	msgs, err := s.dump(unix.NFT_MSG_GETTABLE, fam, seq, func(*nlBatch) {})
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]bool{}
+	out := map[string]string{}
 	for _, m := range msgs {
-		out[trimNul(firstAttr(m, unix.NFTA_TABLE_NAME))] = true
+		comment, _ := userdata.GetString(firstAttr(m, nftaTableUserdata), userdata.TypeComment)
+		out[trimNul(firstAttr(m, unix.NFTA_TABLE_NAME))] = comment
 	}
 	return out, nil
 }

@@ -58,6 +58,8 @@ func richTable(fam Family) *Table {
 		fw = []Element{{Key: []Value{Prefix(pfx("fd00::/16"))}}, {Key: []Value{IP(netip.MustParseAddr("2001:db8::1"))}}}
 	}
 	must(t.AddSet(&Set{Name: "firewall-src", Key: []DataType{addrT}, Interval: true, Elements: fw}))
+	must(t.AddSet(&Set{Name: "recent-default", Key: []DataType{TypeInetService}, Timeout: true, DefaultTimeout: time.Hour,
+		Elements: []Element{{Key: []Value{Port(1)}}, {Key: []Value{Port(2)}, Timeout: 2 * time.Hour}, {Key: []Value{Port(3)}, Timeout: time.Hour}}}))
 	must(t.AddSet(&Set{Name: "marks", Key: []DataType{TypeMark}, Elements: []Element{{Key: []Value{Mark(0x4000)}}}}))
 
 	for _, c := range richChains(saddr, daddr, cip, ep, cluster, lo, v6) {

@@ -78,7 +78,7 @@ func (o Op) String() string {
 			if o.Kind == OpDeleteElements {
 				items[i] = keyString(e.Key)
 			} else {
-				items[i] = e.String()
+				items[i] = o.Set.elementString(e)
 			}
 		}
 		return fmt.Sprintf("%s %s %s { %s }", o.Kind, o.Table, o.Name, strings.Join(items, ", "))

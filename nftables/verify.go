@@ -110,7 +110,7 @@ func elementEffects(tx *Transaction) map[ObjectRef]map[string]string {
 			for _, e := range op.Elements {
 				v := ""
 				if op.Kind == OpAddElements {
-					v = e.String()
+					v = op.Set.elementString(e)
 				}
 				out[ref][keyString(e.Key)] = v
 			}
@@ -131,7 +131,7 @@ func verifyElements(rs *Ruleset, tx *Transaction) error {
 		}
 		have := make(map[string]string, len(s.Elements))
 		for _, e := range s.Elements {
-			have[keyString(e.Key)] = e.String()
+			have[keyString(e.Key)] = s.elementString(e)
 		}
 		for k, v := range want {
 			if got, ok := have[k]; v == "" && ok || v != "" && got != v {
