@@ -48,6 +48,9 @@ func (e *ApplyError) Unwrap() error { return e.Err }
 // Apply is how a caller that caches the kernel's state keeps the cache in
 // step after a successful Kernel.Apply: its cost follows the payload.
 func (rs *Ruleset) Apply(p *Payload) error {
+	if p.Family != rs.Family {
+		return fmt.Errorf("apply a %v payload to a %v ruleset", p.Family, rs.Family)
+	}
 	tx := &applyTx{rs: rs, fresh: map[*Chain]bool{}}
 	line := 0
 	for _, tp := range p.Tables {

@@ -80,6 +80,9 @@ func DiffChanged(current, desired *Ruleset, own Ownership, changed []ChainRef) (
 }
 
 func diff(current, desired *Ruleset, own Ownership, changed []ChainRef, full bool) (*Payload, error) {
+	if current.Family != desired.Family {
+		return nil, fmt.Errorf("diff of a %v ruleset against a %v one", current.Family, desired.Family)
+	}
 	p := &Payload{Family: desired.Family}
 	var names []string
 	for _, t := range desired.tables {

@@ -143,3 +143,16 @@ func TestApplyRejects(t *testing.T) {
 		t.Fatalf("after -F, -X, -P:\n%s", rs)
 	}
 }
+
+func TestFamilyMismatch(t *testing.T) {
+	v4, v6 := NewRuleset(IPv4), NewRuleset(IPv6)
+	if _, err := Diff(v4, v6, kube); err == nil {
+		t.Fatal("Diff across families accepted")
+	}
+	if err := v4.Apply(&Payload{Family: IPv6}); err == nil {
+		t.Fatal("Apply across families accepted")
+	}
+	if IPv6.String() != "IPv6" || Family(9).String() != "Family(9)" {
+		t.Fatal(IPv6.String(), Family(9).String())
+	}
+}
