@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"testing"
-	"time"
 )
 
 // scaleTable builds a kube-proxy-shaped ip table: nsvc services with nep
@@ -149,40 +147,6 @@ func benchOneEndpoint(b *testing.B, shards int) {
 	b.StopTimer()
 	if tx := Diff(mustRead(b, k), cur, nil); !tx.Empty() {
 		b.Fatalf("kernel drifted from the model:\n%.2000s", tx)
-	}
-}
-
-// TestOneEndpointChangeBreakdown logs where an incremental change's time goes
-// (informational; the target is checked by the benchmark, not here).
-func TestOneEndpointChangeBreakdown(t *testing.T) {
-	if testing.Short() || os.Getenv("PROXYKIT_NFT_BREAKDOWN") == "" {
-		t.Skip("set PROXYKIT_NFT_BREAKDOWN=1")
-	}
-	ns := newTestNS(t)
-	k := ns.kernel(t)
-	cur := &Ruleset{Tables: []*Table{scaleTable(benchServices, benchEndpoints, 1)}}
-	start := time.Now()
-	mustApply(t, k, Diff(nil, cur, nil))
-	t.Logf("full apply: %v", time.Since(start))
-	for i := 0; i < 5; i++ {
-		t0 := time.Now()
-		next, scope := oneEndpointChange(cur.Tables[0], benchEndpoints, byte(i+2))
-		t1 := time.Now()
-		tx := Diff(cur, next, scope)
-		t2 := time.Now()
-		mustApply(t, k, tx)
-		t3 := time.Now()
-		t.Logf("render %v diff %v apply %v (%d ops)", t1.Sub(t0), t2.Sub(t1), t3.Sub(t2), len(tx.Ops))
-		cur = next
-	}
-	t0 := time.Now()
-	rs := mustRead(t, k)
-	t.Logf("read back: %v", time.Since(t0))
-	t0 = time.Now()
-	tx := Diff(rs, cur, nil)
-	t.Logf("full diff: %v", time.Since(t0))
-	if !tx.Empty() {
-		t.Fatalf("drift: %.1000s", tx)
 	}
 }
 

@@ -282,3 +282,26 @@ func TestPrefixOwnershipShards(t *testing.T) {
 		}
 	})
 }
+
+// A large batch whose every op fails floods the socket with error reports
+// (ENOBUFS): Apply reads back, finds the batch not applied, says so, and the
+// kernel holds what it held before.
+func TestNetlinkLostRepliesReadBack(t *testing.T) {
+	ns := newTestNS(t)
+	k := ns.kernel(t)
+	rich := richRuleset()
+	mustApply(t, k, Diff(nil, rich, nil))
+	tx := &Transaction{}
+	for i := 0; i < 40000; i++ {
+		tx.Ops = append(tx.Ops, Op{Kind: OpAddRule, Table: tv4, Name: "no-such-chain", Rule: &Rule{Stmts: []Stmt{Counter{}}}})
+	}
+	err := k.Apply(context.Background(), tx)
+	var ae *ApplyError
+	if !errors.As(err, &ae) {
+		t.Fatalf("want an ApplyError, got %v", err)
+	}
+	if !errors.Is(err, syscall.ENOBUFS) || !strings.Contains(err.Error(), "not applied") {
+		t.Errorf("want lost replies (ENOBUFS) and a read-back saying not applied, got %v", err)
+	}
+	assertState(t, k, rich)
+}

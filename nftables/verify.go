@@ -7,7 +7,10 @@ import "fmt"
 // exactly the rules tx wrote, added elements are present with their values.
 // It returns the first effect missing, or nil.
 func VerifyApplied(rs *Ruleset, tx *Transaction) error {
-	written := map[ObjectRef][]string{} // chains tx flushed or created: their final rules
+	// Chains tx flushed or created must hold exactly the rules it wrote;
+	// chains it only appended to must end with them.
+	written := map[ObjectRef][]string{}
+	appended := map[ObjectRef]bool{}
 	var chainOrder []ObjectRef
 	gone := map[ObjectRef]bool{}
 	for _, op := range tx.Ops {
@@ -18,7 +21,12 @@ func VerifyApplied(rs *Ruleset, tx *Transaction) error {
 				chainOrder = append(chainOrder, ref)
 			}
 			written[ref] = []string{}
+			appended[ref] = false
 		case OpAddRule:
+			if _, seen := written[ref]; !seen {
+				chainOrder = append(chainOrder, ref)
+				appended[ref] = true
+			}
 			written[ref] = append(written[ref], ruleText(op.Table.Family, *op.Rule))
 		}
 	}
@@ -41,9 +49,15 @@ func VerifyApplied(rs *Ruleset, tx *Transaction) error {
 	for _, ref := range chainOrder {
 		t := rs.Table(ref.Table)
 		if t == nil || t.Chain(ref.Name) == nil {
+			if appended[ref] {
+				return fmt.Errorf("chain %s %s missing", ref.Table, ref.Name)
+			}
 			continue // deleted later in tx: checked above
 		}
 		want, got := written[ref], t.Chain(ref.Name).Rules
+		if appended[ref] && len(got) >= len(want) {
+			got = got[len(got)-len(want):]
+		}
 		if len(want) != len(got) {
 			return fmt.Errorf("chain %s %s holds %d rules, want %d", ref.Table, ref.Name, len(got), len(want))
 		}
