@@ -1,0 +1,123 @@
+package ipvs
+
+import (
+	"reflect"
+	"slices"
+
+	"github.com/proxykit/proxykit/iptables"
+	"github.com/proxykit/proxykit/rulegen"
+	"github.com/proxykit/proxykit/servicemodel"
+)
+
+// desired is the rendered state of the last Sync's plan, kept up to date
+// per changed service port.
+type desired struct {
+	b     *builder
+	plan  *rulegen.Plan
+	ports map[servicemodel.ServicePortName][2]*portContrib // per family: IPv4, IPv6
+	rules map[iptables.Family]*iptables.Ruleset
+}
+
+var modelFamilies = [2]servicemodel.IPFamily{servicemodel.IPv4, servicemodel.IPv6}
+
+// updateDesired brings the desired state to plan and returns what changed
+// (nil: everything may have).
+func (b *Backend) updateDesired(plan *rulegen.Plan, names []servicemodel.ServicePortName, full bool) (*Changed, error) {
+	d := b.des
+	if d == nil || full || names == nil || !sameNode(d.plan, plan) {
+		nd, err := b.renderAll(plan)
+		if err != nil {
+			return nil, err
+		}
+		b.des = nd
+		return nil, nil
+	}
+	ch := &Changed{}
+	sets := map[string]bool{}
+	cuts := false
+	note := func(c *portContrib) {
+		if c == nil {
+			return
+		}
+		for _, vs := range c.services {
+			ch.Services = append(ch.Services, vs.VSKey)
+		}
+		ch.Addresses = append(ch.Addresses, c.addrs...)
+		for _, e := range c.entries {
+			sets[e.set] = true
+		}
+		cuts = cuts || len(c.shortcuts) > 0
+	}
+	for _, n := range names {
+		old := d.ports[n]
+		var next [2]*portContrib
+		if sp, ok := plan.Get(n); ok {
+			for i, f := range modelFamilies {
+				if pp := sp.Family(f); pp != nil {
+					next[i] = d.b.r.render(pp)
+				}
+			}
+		}
+		for i := range old {
+			note(old[i])
+			if old[i] != nil {
+				d.b.remove(old[i])
+			}
+		}
+		for i := range next {
+			note(next[i])
+			if next[i] != nil {
+				d.b.add(next[i])
+			}
+		}
+		if next == [2]*portContrib{} {
+			delete(d.ports, n)
+		} else {
+			d.ports[n] = next
+		}
+	}
+	for s := range sets {
+		ch.Sets = append(ch.Sets, s)
+	}
+	slices.Sort(ch.Sets)
+	d.plan = plan
+	if cuts {
+		d.renderRules(plan)
+	}
+	return ch, nil
+}
+
+// renderAll renders plan from scratch.
+func (b *Backend) renderAll(plan *rulegen.Plan) (*desired, error) {
+	bl, err := newBuilder(plan, b.opts.Render)
+	if err != nil {
+		return nil, err
+	}
+	d := &desired{b: bl, plan: plan, ports: map[servicemodel.ServicePortName][2]*portContrib{}}
+	for _, n := range plan.Names() {
+		sp, _ := plan.Get(n)
+		var c [2]*portContrib
+		for i, f := range modelFamilies {
+			if pp := sp.Family(f); pp != nil {
+				c[i] = bl.r.render(pp)
+				bl.add(c[i])
+			}
+		}
+		d.ports[n] = c
+	}
+	d.renderRules(plan)
+	return d, nil
+}
+
+func (d *desired) renderRules(plan *rulegen.Plan) {
+	d.rules = map[iptables.Family]*iptables.Ruleset{}
+	for _, f := range []iptables.Family{iptables.IPv4, iptables.IPv6} {
+		d.rules[f] = d.b.companion(plan, f, d.b.allShortcuts(plan, f))
+	}
+}
+
+// sameNode reports whether two plans share the node and configuration (else
+// everything is rendered again).
+func sameNode(a, b *rulegen.Plan) bool {
+	return a != nil && b != nil && slices.Equal(a.Node.IPs, b.Node.IPs) && reflect.DeepEqual(a.Config, b.Config)
+}

@@ -1,0 +1,64 @@
+package ipvs
+
+// The companion ipsets, after the set prefix (and "6-" for IPv6). Every
+// family always has all of them, empty or not, so that the companion rules,
+// which reference them, never change with the services.
+const (
+	// SetClusterIP holds every ClusterIP,proto:port.
+	SetClusterIP = "CLUSTER-IP"
+	// SetExternalIP holds externalIP frontends of services with
+	// externalTrafficPolicy Cluster (masqueraded).
+	SetExternalIP = "EXTERNAL-IP"
+	// SetLoadBalancer holds LoadBalancer frontends of Cluster-policy
+	// services (masqueraded).
+	SetLoadBalancer = "LOAD-BALANCER"
+	// SetNodePort holds node address,proto:NodePort of Cluster-policy
+	// services (masqueraded).
+	SetNodePort = "NODE-PORT"
+	// SetExternalLocal holds every external frontend (externalIP, LB,
+	// NodePort) of services with externalTrafficPolicy Local: traffic from
+	// local pods and the node to these is short-circuited to the ClusterIP.
+	SetExternalLocal = "EXTERNAL-LOCAL"
+	// SetFirewall holds LoadBalancer frontends with source ranges.
+	SetFirewall = "LB-FW"
+	// SetSourceRanges holds frontend,proto:port,allowed-source-range.
+	SetSourceRanges = "LB-SOURCE-CIDR"
+	// SetLoopback holds endpoint,proto:port,endpoint: hairpin traffic,
+	// masqueraded.
+	SetLoopback = "LOOP-BACK"
+	// SetNoEndpoints holds frontends of services without any endpoint:
+	// rejected.
+	SetNoEndpoints = "NO-ENDPOINTS"
+	// SetNoLocalEndpoints holds external frontends of Local-policy services
+	// with no endpoint on this node: external traffic is dropped.
+	SetNoLocalEndpoints = "NO-LOCAL-EP"
+)
+
+// maxSetPrefix keeps the longest set name ("6-" + "LB-SOURCE-CIDR") within
+// the kernel's 31 bytes.
+const maxSetPrefix = 31 - len("6-"+SetSourceRanges)
+
+// companionSets lists the sets with their types, in name order.
+var companionSets = []struct {
+	name string
+	typ  SetType
+}{
+	{SetClusterIP, HashIPPort},
+	{SetExternalIP, HashIPPort},
+	{SetExternalLocal, HashIPPort},
+	{SetFirewall, HashIPPort},
+	{SetSourceRanges, HashIPPortNet},
+	{SetLoadBalancer, HashIPPort},
+	{SetLoopback, HashIPPortIP},
+	{SetNoEndpoints, HashIPPort},
+	{SetNoLocalEndpoints, HashIPPort},
+	{SetNodePort, HashIPPort},
+}
+
+// SetName returns the full name of a companion set in a family.
+func SetName(prefix, set string, ipv6 bool) string {
+	if ipv6 {
+		return prefix + "6-" + set
+	}
+	return prefix + set
+}

@@ -1,0 +1,145 @@
+package ipvs
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/proxykit/proxykit/iptables"
+	"github.com/proxykit/proxykit/rulegen"
+	"github.com/proxykit/proxykit/servicemodel"
+)
+
+// Rendered is what IPVS mode programs for a Plan: the IPVS state (virtual
+// servers, the addresses on the dummy interface, the companion ipsets) and,
+// per family, the companion iptables rules (nat and filter tables).
+type Rendered struct {
+	IPVS  *State
+	Rules map[iptables.Family]*iptables.Ruleset
+}
+
+// Render returns what IPVS mode programs for plan, in kube-proxy's IPVS
+// layout:
+//
+//   - one virtual server per frontend: the ClusterIP, each externalIP and
+//     LoadBalancer IP, and each NodePort on every NodePort address (for
+//     "every local address", the node's IPs, Plan.Node.IPs);
+//   - the ClusterIP virtual server balances over PortPlan.InternalSet, the
+//     others over ExternalSet: IPVS cannot tell sources apart within a virtual
+//     server, so the ETP=Local short-circuit of traffic from local pods and the
+//     node is a companion DNAT to the ClusterIP;
+//   - every address but the node's is bound on the dummy interface;
+//   - ipsets (SetName) that the fixed companion rules match, so that the rule
+//     count does not grow with the number of services (except one DNAT rule per
+//     external frontend of an ETP=Local service).
+//
+// Localhost NodePorts (Frontend.Loopback) are not served: IPVS mode cannot
+// forward traffic from 127.0.0.0/8, as in kube-proxy.
+func Render(plan *rulegen.Plan, opts RenderOptions) (*Rendered, error) {
+	b, err := newBuilder(plan, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range []servicemodel.IPFamily{servicemodel.IPv4, servicemodel.IPv6} {
+		for _, pp := range plan.Ports(f) {
+			b.add(b.r.render(pp))
+		}
+	}
+	out := &Rendered{IPVS: b.state, Rules: map[iptables.Family]*iptables.Ruleset{}}
+	for _, f := range []iptables.Family{iptables.IPv4, iptables.IPv6} {
+		out.Rules[f] = b.companion(plan, f, b.allShortcuts(plan, f))
+	}
+	return out, nil
+}
+
+// setMaxElem lets a companion set hold an entry per endpoint of a large
+// cluster (the kernel's default is 65536).
+const setMaxElem = 1 << 20
+
+// builder keeps a desired State as the sum of per-port contributions, with
+// reference counts for what several ports may share (addresses, entries).
+type builder struct {
+	r         portRenderer
+	state     *State
+	addrRefs  map[netip.Addr]int
+	entryRefs map[setRef]int
+}
+
+func newBuilder(plan *rulegen.Plan, opts RenderOptions) (*builder, error) {
+	if plan == nil {
+		return nil, fmt.Errorf("ipvs: Render needs a plan")
+	}
+	opts, def, err := opts.normalized()
+	if err != nil {
+		return nil, err
+	}
+	b := &builder{
+		r:         portRenderer{opts: opts, def: def, nodes: plan.Node.IPs},
+		state:     NewState(),
+		addrRefs:  map[netip.Addr]int{},
+		entryRefs: map[setRef]int{},
+	}
+	for _, v6 := range []bool{false, true} {
+		for _, s := range companionSets {
+			set := NewIPSet(SetName(opts.SetPrefix, s.name, v6), s.typ, v6)
+			set.MaxElem = setMaxElem
+			b.state.AddSet(set)
+		}
+	}
+	return b, nil
+}
+
+// add puts a contribution into the state.
+func (b *builder) add(c *portContrib) {
+	for _, vs := range c.services {
+		b.state.Services[vs.VSKey] = vs
+	}
+	for _, a := range c.addrs {
+		if b.addrRefs[a]++; b.addrRefs[a] == 1 {
+			b.state.Addresses[a] = struct{}{}
+		}
+	}
+	for _, e := range c.entries {
+		if b.entryRefs[e]++; b.entryRefs[e] == 1 {
+			b.state.Sets[e.set].Entries[e.entry] = struct{}{}
+		}
+	}
+}
+
+// remove takes a contribution out of the state.
+func (b *builder) remove(c *portContrib) {
+	for _, vs := range c.services {
+		if b.state.Services[vs.VSKey] == vs {
+			delete(b.state.Services, vs.VSKey)
+		}
+	}
+	for _, a := range c.addrs {
+		if b.addrRefs[a]--; b.addrRefs[a] <= 0 {
+			delete(b.addrRefs, a)
+			delete(b.state.Addresses, a)
+		}
+	}
+	for _, e := range c.entries {
+		if b.entryRefs[e]--; b.entryRefs[e] <= 0 {
+			delete(b.entryRefs, e)
+			delete(b.state.Sets[e.set].Entries, e.entry)
+		}
+	}
+}
+
+// allShortcuts collects the ETP=Local short-circuits of a family, in name order.
+func (b *builder) allShortcuts(plan *rulegen.Plan, f iptables.Family) []shortcut {
+	var out []shortcut
+	for _, pp := range plan.Ports(modelFamily(f)) {
+		if pp.ExternalLocal {
+			out = append(out, b.r.render(pp).shortcuts...)
+		}
+	}
+	return out
+}
+
+func modelFamily(f iptables.Family) servicemodel.IPFamily {
+	if f == iptables.IPv6 {
+		return servicemodel.IPv6
+	}
+	return servicemodel.IPv4
+}
