@@ -170,3 +170,21 @@ func BenchmarkEncodeFull10kx10(b *testing.B) {
 		b.SetBytes(int64(len(bt.finish())))
 	}
 }
+
+// BenchmarkDiffServicesMap10k compares the 10k-element services map (one
+// service added), as a scoped Diff does when a service comes or goes.
+func BenchmarkDiffServicesMap10k(b *testing.B) {
+	cur := scaleTable(benchServices, benchEndpoints, 1)
+	next := cur.Clone()
+	svc := *cur.Set("services")
+	svc.Elements = append(append([]Element(nil), svc.Elements...), Element{Key: []Value{IP(netip.MustParseAddr("10.97.0.1")), Proto(6), Port(80)}, Verdict: vp(Goto("service-1"))})
+	must(next.ReplaceSet(&svc))
+	scope := &Scope{Sets: []ObjectRef{{cur.ID(), "services"}}}
+	curRS, nextRS := &Ruleset{Tables: []*Table{cur}}, &Ruleset{Tables: []*Table{next}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if tx := Diff(curRS, nextRS, scope); len(tx.Ops) != 1 {
+			b.Fatalf("%s", tx)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package nftables
 
-import "slices"
+import (
+	"hash/maphash"
+	"slices"
+)
 
 // ObjectRef names a chain or a set within a table.
 type ObjectRef struct {
@@ -221,25 +224,22 @@ func (p *planner) createSet(id TableID, s *Set) {
 }
 
 func (p *planner) diffElements(id TableID, cur, des *Set) {
-	have := make(map[string]*Element, len(cur.Elements))
-	for i := range cur.Elements {
-		have[keyString(cur.Elements[i].Key)] = &cur.Elements[i]
-	}
+	idx := newElemIndex(cur.Elements)
+	seen := make([]bool, len(cur.Elements))
 	var add, del []Element
-	for _, e := range des.Elements {
-		k := keyString(e.Key)
-		old, ok := have[k]
-		if ok {
-			delete(have, k)
-			if cur.elementString(*old) == des.elementString(e) {
+	for i := range des.Elements {
+		e := &des.Elements[i]
+		if j := idx.find(e.Key); j >= 0 {
+			seen[j] = true
+			if sameElement(cur, des, &cur.Elements[j], e) {
 				continue
 			}
-			del = append(del, *old)
+			del = append(del, cur.Elements[j])
 		}
-		add = append(add, e)
+		add = append(add, *e)
 	}
-	for _, e := range cur.Elements { // keep the current order for stable output
-		if _, stale := have[keyString(e.Key)]; stale {
+	for j, e := range cur.Elements { // keep the current order for stable output
+		if !seen[j] {
 			del = append(del, e)
 		}
 	}
@@ -249,6 +249,81 @@ func (p *planner) diffElements(id TableID, cur, des *Set) {
 	if len(add) > 0 {
 		p.addElems = append(p.addElems, Op{Kind: OpAddElements, Table: id, Name: des.Name, Set: des, Elements: add})
 	}
+}
+
+// elemIndex finds elements by key through a 64-bit hash (no allocation per
+// element); keys whose hash collides go to a slower exact map.
+type elemIndex struct {
+	elems    []Element
+	seed     maphash.Seed
+	byHash   map[uint64]int
+	collided map[elemKey]int
+}
+
+func newElemIndex(elems []Element) *elemIndex {
+	x := &elemIndex{elems: elems, seed: maphash.MakeSeed(), byHash: make(map[uint64]int, len(elems))}
+	for i := range elems {
+		h := x.hash(elems[i].Key)
+		if j, dup := x.byHash[h]; dup && keyOf(elems[j].Key) != keyOf(elems[i].Key) {
+			if x.collided == nil {
+				x.collided = map[elemKey]int{}
+			}
+			x.collided[keyOf(elems[i].Key)] = i
+			continue
+		}
+		x.byHash[h] = i
+	}
+	return x
+}
+
+func (x *elemIndex) hash(key []Value) uint64 {
+	var h maphash.Hash
+	h.SetSeed(x.seed)
+	for _, v := range key {
+		a := v.addr.As16()
+		_, _ = h.Write(a[:])
+		var n [6]byte
+		n[0], n[1], n[2] = byte(v.typ), byte(v.bits), byte(v.num>>24)
+		n[3], n[4], n[5] = byte(v.num>>16), byte(v.num>>8), byte(v.num)
+		_, _ = h.Write(n[:])
+		_, _ = h.WriteString(v.str)
+	}
+	return h.Sum64()
+}
+
+// find returns the index of the element with this key, or -1.
+func (x *elemIndex) find(key []Value) int {
+	if j, ok := x.byHash[x.hash(key)]; ok && keyOf(x.elems[j].Key) == keyOf(key) {
+		return j
+	}
+	if j, ok := x.collided[keyOf(key)]; ok {
+		return j
+	}
+	return -1
+}
+
+// elemKey is an element's key as a comparable value (keys have at most 5 fields).
+type elemKey [5]Value
+
+func keyOf(key []Value) elemKey {
+	var k elemKey
+	copy(k[:], key)
+	return k
+}
+
+// sameElement compares two elements of sets with the same definition
+// without printing them (a timeout equal to the set's default counts as none).
+func sameElement(sa, sb *Set, a, b *Element) bool {
+	ta, tb := a.Timeout, b.Timeout
+	if ta == sa.DefaultTimeout {
+		ta = 0
+	}
+	if tb == sb.DefaultTimeout {
+		tb = 0
+	}
+	return ta == tb && a.Comment == b.Comment && keyOf(a.Key) == keyOf(b.Key) &&
+		(a.Verdict == nil) == (b.Verdict == nil) && (a.Verdict == nil || *a.Verdict == *b.Verdict) &&
+		(a.Data == nil) == (b.Data == nil) && (a.Data == nil || *a.Data == *b.Data)
 }
 
 func sameSetDef(a, b *Set) bool {
