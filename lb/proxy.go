@@ -1,0 +1,220 @@
+package lb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/proxykit/proxykit/rulegen"
+)
+
+// ProxyOptions configure a Proxy. The zero value is usable: it serves the
+// frontends local to the node with round robin.
+type ProxyOptions struct {
+	// Listen maps a frontend to the address the proxy listens on; false
+	// skips it. When set, it alone decides (IsLocal is not consulted): this
+	// is how a proxy runs on loopback, e.g. every frontend on 127.0.0.x.
+	// Port 0 lets the kernel choose (see Proxy.Listeners).
+	Listen func(fe rulegen.Frontend, pp *rulegen.PortPlan) (netip.AddrPort, bool)
+	// IsLocal tells whether an address is the node's. Without Listen, the
+	// proxy listens on ClusterIPs, external IPs, load-balancer IPs and
+	// NodePort addresses that are local, and on the unspecified address
+	// for NodePorts that answer on every local address. It also marks
+	// clients on the node for the ExternalLocal short-circuit. Default:
+	// the interface addresses (InterfaceAddrs), read at every Sync.
+	IsLocal func(netip.Addr) bool
+	// Scheduler is the default scheduler of a service without a
+	// proxykit.io/scheduler hint (or with an unknown one). Default "rr",
+	// as kube-proxy's userspace mode.
+	Scheduler string
+	// SchedulerOptions are passed to every New.
+	SchedulerOptions []Option
+	// DialTimeout bounds one connection attempt to a backend (default 1s);
+	// RetryBudget bounds all attempts for one client connection (default
+	// 5s); MaxAttempts bounds their number (default: each backend once).
+	DialTimeout time.Duration
+	RetryBudget time.Duration
+	MaxAttempts int
+	// UDPIdleTimeout ends a UDP flow with no datagram in either direction
+	// for this long (default 30s).
+	UDPIdleTimeout time.Duration
+	// Now is the clock of session affinity (default time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+func (o ProxyOptions) withDefaults() ProxyOptions {
+	if o.Scheduler == "" {
+		o.Scheduler = RoundRobin
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = time.Second
+	}
+	if o.RetryBudget <= 0 {
+		o.RetryBudget = 5 * time.Second
+	}
+	if o.UDPIdleTimeout <= 0 {
+		o.UDPIdleTimeout = 30 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// planConfig resolves the listen mapping, reading the interface addresses
+// when neither Listen nor IsLocal is set.
+func (o ProxyOptions) planConfig() (planConfig, error) {
+	o = o.withDefaults()
+	cfg := planConfig{listen: o.Listen, scheduler: o.Scheduler}
+	if cfg.listen == nil {
+		isLocal, err := o.isLocal()
+		if err != nil {
+			return cfg, err
+		}
+		cfg.listen = localListen(isLocal)
+	}
+	return cfg, nil
+}
+
+func (o ProxyOptions) isLocal() (func(netip.Addr) bool, error) {
+	if o.IsLocal != nil {
+		return o.IsLocal, nil
+	}
+	addrs, err := InterfaceAddrs()
+	if err != nil {
+		return nil, err
+	}
+	return AddrSet(addrs...), nil
+}
+
+// ErrProxyClosed is returned by Sync after Close.
+var ErrProxyClosed = errors.New("lb: proxy closed")
+
+// Proxy is a userspace L4 proxy, kube-proxy's first mode: it listens on
+// the frontends of a rulegen.Plan and forwards each TCP connection or UDP
+// flow to a backend its service's scheduler picks. It implements
+// rulegen.Backend.
+//
+//   - Frontends: see ProxyOptions.Listen and IsLocal. A ClusterIP frontend
+//     uses the Plan's internal endpoint set, the others the external set;
+//     an ExternalLocal service's clients on the node or in local pods (the
+//     Plan's local detector) use the internal set.
+//   - No endpoints at all (Reject): the proxy keeps the listener and resets
+//     each TCP connection at once; UDP datagrams are dropped (a userspace
+//     socket cannot send ICMP). Drop (endpoints exist, none this traffic
+//     may use): the frontend gets no listener, so the kernel, not the
+//     proxy, answers. A LoadBalancer's source ranges are checked per
+//     client: others are reset (TCP) or ignored (UDP).
+//   - TCP: both directions are copied with io.Copy between *net.TCPConn
+//     (splice on Linux); a FIN in one direction is passed on with
+//     CloseWrite while the other direction keeps flowing.
+//   - Retry: when a backend refuses or times out, the next one is tried,
+//     within ProxyOptions' attempt and time budget.
+//   - UDP: one connected socket per client flow, ended after
+//     UDPIdleTimeout without traffic.
+//   - Sync is all or nothing: new listeners are bound and new schedulers
+//     built before anything live changes. Endpoint changes replace a
+//     service's scheduler (connection counts carry over); established
+//     connections are never closed by a Sync. A frontend that leaves the
+//     Plan has its listener closed (and its UDP flows); its established
+//     TCP connections run on until they end or Cleanup's deadline.
+//
+// The zero Proxy is not usable; call NewProxy.
+type Proxy struct {
+	opts ProxyOptions
+	log  *slog.Logger
+
+	mu        sync.Mutex // serialises Sync, Cleanup and Close
+	closed    bool
+	ctx       context.Context // cancelled when connections are forced closed
+	cancel    context.CancelFunc
+	listeners map[string]*listener
+	pools     map[string]*pool
+	conns     connSet
+	wg        sync.WaitGroup // every goroutine the proxy runs
+}
+
+var _ rulegen.Backend = (*Proxy)(nil)
+
+// NewProxy returns a Proxy that serves nothing until its first Sync.
+func NewProxy(opts ProxyOptions) (*Proxy, error) {
+	opts = opts.withDefaults()
+	if _, err := New(opts.Scheduler, nil, opts.SchedulerOptions...); err != nil {
+		return nil, fmt.Errorf("lb: proxy default scheduler: %w", err)
+	}
+	if opts.MaxAttempts < 0 {
+		return nil, &OptionError{Option: "MaxAttempts", Reason: "negative"}
+	}
+	p := &Proxy{opts: opts, log: opts.Logger, listeners: map[string]*listener{}, pools: map[string]*pool{}}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	return p, nil
+}
+
+// ListenerInfo describes a listener the proxy holds.
+type ListenerInfo struct {
+	ListenerSpec
+	// Bound is the address the socket is bound to (the kernel's port when
+	// Addr has port 0).
+	Bound netip.AddrPort
+	// Active is the number of open TCP connections or UDP flows.
+	Active int
+}
+
+// Listeners returns the proxy's listeners, sorted by key.
+func (p *Proxy) Listeners() []ListenerInfo {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]ListenerInfo, 0, len(p.listeners))
+	for _, k := range sortedKeys(p.listeners) {
+		l := p.listeners[k]
+		out = append(out, ListenerInfo{ListenerSpec: l.route.Load().spec, Bound: l.bound, Active: int(l.active.Load())})
+	}
+	return out
+}
+
+// Cleanup closes every listener, waits for established connections to end
+// until ctx is done, then closes the rest and returns an error wrapping
+// ctx.Err() that says how many it cut. The proxy can Sync again after it.
+func (p *Proxy) Cleanup(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.drain(ctx)
+}
+
+// Close is Cleanup, after which Sync returns ErrProxyClosed.
+func (p *Proxy) Close(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	return p.drain(ctx)
+}
+
+func (p *Proxy) drain(ctx context.Context) error {
+	for _, l := range p.listeners {
+		l.close()
+	}
+	p.listeners, p.pools = map[string]*listener{}, map[string]*pool{}
+	done := make(chan struct{})
+	go func() { p.wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		p.cancel()
+		n := p.conns.closeAll()
+		<-done
+		err = fmt.Errorf("lb: drain: closed %d connections at the deadline: %w", n, ctx.Err())
+		p.log.Warn("proxy drain deadline", "closed", n)
+	}
+	p.cancel()
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	return err
+}

@@ -1,0 +1,108 @@
+package lb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// DialError is returned when no backend accepted a connection within the
+// retry budget. Err joins every attempt's error (or is ErrNoBackend).
+type DialError struct {
+	Attempts int
+	Err      error
+}
+
+func (e *DialError) Error() string {
+	return fmt.Sprintf("lb: no backend reachable after %d attempts: %v", e.Attempts, e.Err)
+}
+
+func (e *DialError) Unwrap() error { return e.Err }
+
+// lease is a backend chosen for one connection; release reports its end to
+// the scheduler when Pick chose it.
+type lease struct {
+	pool   *pool
+	b      Backend
+	picked bool
+}
+
+func (l lease) release() {
+	if l.picked {
+		l.pool.sched.Done(l.b)
+	}
+}
+
+// retryBudget bounds the connection attempts for one client.
+type retryBudget struct {
+	attempts int // 0: each backend once
+	total    time.Duration
+	each     time.Duration
+}
+
+func (o ProxyOptions) budget() retryBudget {
+	return retryBudget{attempts: o.MaxAttempts, total: o.RetryBudget, each: o.DialTimeout}
+}
+
+// connect chooses backends for key and dials them until one answers: first
+// the client's affinity backend, then the scheduler's picks, then (when the
+// scheduler repeats itself, as hashes do) the untried backends in order.
+func connect[C any](ctx context.Context, pl *pool, key PickKey, rb retryBudget,
+	dial func(context.Context, netip.AddrPort) (C, error)) (C, lease, error) {
+	var zero C
+	ctx, cancel := context.WithTimeout(ctx, rb.total)
+	defer cancel()
+	attempts := rb.attempts
+	if attempts == 0 {
+		attempts = len(pl.eps)
+	}
+	var tried []string
+	var errs []error
+	for len(tried) < attempts {
+		ls, err := pl.choose(key, tried)
+		if err != nil {
+			errs = append(errs, err)
+			break
+		}
+		tried = append(tried, ls.b.ID)
+		dctx, dcancel := context.WithTimeout(ctx, rb.each)
+		c, err := dial(dctx, ls.b.Addr)
+		dcancel()
+		if err == nil {
+			pl.aff.remember(key.Client.Addr(), ls.b)
+			return c, ls, nil
+		}
+		ls.release()
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return zero, lease{}, &DialError{Attempts: len(tried), Err: errors.Join(errs...)}
+}
+
+// choose returns the next backend to try for key, none of tried.
+func (pl *pool) choose(key PickKey, tried []string) (lease, error) {
+	if len(tried) == 0 {
+		if b, ok := pl.aff.lookup(key.Client.Addr()); ok && pl.has(b.ID) {
+			return lease{pool: pl, b: b}, nil
+		}
+	}
+	b, err := pl.sched.Pick(key)
+	if err != nil {
+		return lease{}, err
+	}
+	if !slices.Contains(tried, b.ID) {
+		return lease{pool: pl, b: b, picked: true}, nil
+	}
+	pl.sched.Done(b)
+	for _, c := range pl.sched.Backends() {
+		if c.Weight > 0 && !slices.Contains(tried, c.ID) {
+			return lease{pool: pl, b: c}, nil
+		}
+	}
+	return lease{}, ErrNoBackend
+}

@@ -1,0 +1,165 @@
+package lb
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// udpListener is a UDP frontend socket and its flow table: one connected
+// socket towards a backend per client address and port.
+type udpListener struct {
+	pc    *net.UDPConn
+	mu    sync.Mutex
+	flows map[netip.AddrPort]*udpFlow
+}
+
+// udpFlow is one client's flow to its backend.
+type udpFlow struct {
+	client netip.AddrPort
+	up     *net.UDPConn
+	lease  lease
+	last   atomic.Int64 // unix nanoseconds of the last datagram either way
+}
+
+// maxDatagram is the largest UDP payload (IPv4: 65507, IPv6 jumbograms aside).
+const maxDatagram = 65535
+
+// serveUDP reads client datagrams and forwards each to its flow's backend,
+// opening a flow for a new client. When the socket closes it ends every
+// flow.
+func (p *Proxy) serveUDP(l *listener) {
+	defer p.wg.Done()
+	u := l.udp
+	defer u.closeFlows()
+	buf := make([]byte, maxDatagram)
+	var delay time.Duration
+	for {
+		n, client, err := u.pc.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			if !acceptBackoff(l.ctx, &delay) {
+				return
+			}
+			continue
+		}
+		delay = 0
+		p.forwardUDP(l, unmapped(client), buf[:n])
+	}
+}
+
+// forwardUDP sends one client datagram to its flow's backend. When the flow
+// ended meanwhile (idle timeout) it opens a new one and sends again; when
+// the backend is gone (an earlier ICMP unreachable makes the write fail),
+// the flow ends and the next datagram opens a flow to another backend.
+func (p *Proxy) forwardUDP(l *listener, client netip.AddrPort, msg []byte) {
+	for range 2 {
+		f := p.udpFlow(l, client)
+		if f == nil {
+			return
+		}
+		f.last.Store(time.Now().UnixNano())
+		_, err := f.up.Write(msg)
+		if err == nil {
+			return
+		}
+		l.udp.end(f)
+		if !errors.Is(err, net.ErrClosed) {
+			p.log.Debug("udp write", "client", client, "backend", f.lease.b.ID, "err", err)
+			return
+		}
+	}
+}
+
+// udpFlow returns the client's flow, opening it if needed; nil drops the
+// datagram (rejected, refused by source ranges, or no backend).
+func (p *Proxy) udpFlow(l *listener, client netip.AddrPort) *udpFlow {
+	u := l.udp
+	u.mu.Lock()
+	f := u.flows[client]
+	u.mu.Unlock()
+	if f != nil {
+		return f
+	}
+	r := l.route.Load()
+	pl := r.poolFor(client.Addr())
+	if pl == nil {
+		return nil
+	}
+	key := PickKey{Client: client, Dest: r.dest(l.bound)}
+	up, ls, err := connect(l.ctx, pl, key, p.opts.budget(), dialUDP)
+	if err != nil {
+		p.log.Warn("no backend reachable", "service", r.spec.Service, "client", client, "err", err)
+		return nil
+	}
+	f = &udpFlow{client: client, up: up, lease: ls}
+	u.mu.Lock()
+	u.flows[client] = f
+	u.mu.Unlock()
+	l.active.Add(1)
+	p.conns.add(up)
+	p.wg.Add(1)
+	go p.udpReplies(l, f)
+	return f
+}
+
+// udpReplies copies the backend's datagrams back to the client until the
+// flow is idle for UDPIdleTimeout or its socket fails or closes.
+func (p *Proxy) udpReplies(l *listener, f *udpFlow) {
+	defer p.wg.Done()
+	defer func() {
+		l.udp.end(f)
+		l.active.Add(-1)
+		p.conns.remove(f.up)
+		f.lease.release()
+	}()
+	idle := p.opts.UDPIdleTimeout
+	buf := make([]byte, maxDatagram)
+	for {
+		deadline := time.Unix(0, f.last.Load()).Add(idle)
+		if !time.Now().Before(deadline) {
+			return
+		}
+		f.up.SetReadDeadline(deadline)
+		n, err := f.up.Read(buf)
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				continue // re-check: a client datagram may have moved last
+			}
+			return
+		}
+		f.last.Store(time.Now().UnixNano())
+		if _, err := l.udp.pc.WriteToUDPAddrPort(buf[:n], f.client); err != nil && errors.Is(err, net.ErrClosed) {
+			return
+		}
+	}
+}
+
+// end removes a flow from the table and closes its socket; its reply
+// goroutine then finishes.
+func (u *udpListener) end(f *udpFlow) {
+	u.mu.Lock()
+	if u.flows[f.client] == f {
+		delete(u.flows, f.client)
+	}
+	u.mu.Unlock()
+	f.up.Close()
+}
+
+func (u *udpListener) closeFlows() {
+	u.mu.Lock()
+	fs := make([]*udpFlow, 0, len(u.flows))
+	for _, f := range u.flows {
+		fs = append(fs, f)
+	}
+	u.mu.Unlock()
+	for _, f := range fs {
+		u.end(f)
+	}
+}
