@@ -188,3 +188,18 @@ func BenchmarkDiffServicesMap10k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDiffFullEqual10kx10 is a full resync's compare: two separately
+// built (no shared pointers) equal rulesets, every chain hashed.
+func BenchmarkDiffFullEqual10kx10(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		cur := &Ruleset{Tables: []*Table{scaleTable(benchServices, benchEndpoints, 1)}}
+		des := &Ruleset{Tables: []*Table{scaleTable(benchServices, benchEndpoints, 1)}}
+		b.StartTimer()
+		if tx := Diff(cur, des, nil); !tx.Empty() {
+			b.Fatal(tx)
+		}
+	}
+}
