@@ -52,7 +52,7 @@ type Ownership struct {
 
 func (o Ownership) withDefault() Ownership {
 	if len(o.Tables) == 0 && o.Prefix == "" {
-		o.Tables = DefaultTables
+		o.Tables = DefaultTables()
 	}
 	return o
 }

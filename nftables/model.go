@@ -38,8 +38,9 @@ type TableID struct {
 // String returns "ip proxykit".
 func (id TableID) String() string { return id.Family.String() + " " + id.Name }
 
-// DefaultTables are the tables this package owns unless told otherwise.
-var DefaultTables = []TableID{{FamilyIPv4, "proxykit"}, {FamilyIPv6, "proxykit"}}
+// DefaultTables returns the tables this package owns unless told
+// otherwise: ip proxykit and ip6 proxykit.
+func DefaultTables() []TableID { return []TableID{{FamilyIPv4, "proxykit"}, {FamilyIPv6, "proxykit"}} }
 
 // Ruleset is the set of tables a backend owns, in order.
 type Ruleset struct {
