@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/proxykit/proxykit/rulegen"
@@ -77,7 +78,7 @@ func NewBackend(opts BackendOptions) (*Backend, error) {
 		opts.Families = []Family{IPv4, IPv6}
 	}
 	ropts := RenderOptions{ChainPrefix: opts.ChainPrefix}
-	b := &Backend{opts: opts, own: OwnPrefix(ropts.prefix()), log: opts.Logger, canary: ropts.prefix() + chainCanary}
+	b := &Backend{opts: opts, own: ownership(ropts.prefix()), log: opts.Logger, canary: ropts.prefix() + chainCanary}
 	for _, f := range opts.Families {
 		r, err := newRenderer(f, ropts)
 		if err != nil {
@@ -89,6 +90,17 @@ func NewBackend(opts BackendOptions) (*Backend, error) {
 }
 
 var _ rulegen.Backend = (*Backend)(nil)
+
+// kubeletChains are the chains kubelet keeps under kube-proxy's prefix; a
+// drop-in replacement must leave them alone.
+var kubeletChains = map[string]bool{"KUBE-KUBELET-CANARY": true, "KUBE-FIREWALL": true, "KUBE-MARK-DROP": true}
+
+// ownership claims the chains under prefix, except kubelet's.
+func ownership(prefix string) Ownership {
+	return Ownership{Func: func(chain string) bool {
+		return strings.HasPrefix(chain, prefix) && !kubeletChains[chain]
+	}}
+}
 
 // Sync makes the kernel's rules match req.Plan. See rulegen.Backend.
 func (b *Backend) Sync(ctx context.Context, req rulegen.SyncRequest) (rulegen.SyncResult, error) {

@@ -21,7 +21,7 @@ func newFakeBackend(t *testing.T, k *Fake) *Backend {
 
 func TestBackendFullSyncMatchesRender(t *testing.T) {
 	k := NewFake()
-	foreign := mustParse(t, "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:DOCKER - [0:0]\n-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n-A DOCKER -i docker0 -j RETURN\nCOMMIT\n")
+	foreign := mustParse(t, "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:DOCKER - [0:0]\n:KUBE-MARK-DROP - [0:0]\n-A KUBE-MARK-DROP -j MARK --set-xmark 0x8000/0x8000\n-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n-A DOCKER -i docker0 -j RETURN\nCOMMIT\n")
 	k.Set(foreign)
 	b := newFakeBackend(t, k)
 	plan := samplePlan(t)
@@ -33,7 +33,7 @@ func TestBackendFullSyncMatchesRender(t *testing.T) {
 	for _, f := range []Family{IPv4, IPv6} {
 		got, _ := k.Read(ctx, f, TableNat, TableFilter)
 		want, _ := Render(plan, f, RenderOptions{})
-		p, err := Diff(got, want, OwnPrefix(DefaultChainPrefix))
+		p, err := Diff(got, want, ownership(DefaultChainPrefix))
 		if err != nil || !p.Empty() {
 			t.Fatalf("%s: kernel differs from Render: %v\n%s", f, err, p)
 		}
@@ -50,7 +50,8 @@ func TestBackendFullSyncMatchesRender(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ = k.Read(ctx, IPv4, TableNat, TableFilter)
-	if strings.Contains(string(got.Bytes()), "KUBE-") || got.Table(TableNat).Chain("DOCKER") == nil {
+	if strings.Contains(strings.ReplaceAll(string(got.Bytes()), "KUBE-MARK-DROP", ""), "KUBE-") || got.Table(TableNat).Chain("DOCKER") == nil ||
+		got.Table(TableNat).Chain("KUBE-MARK-DROP") == nil {
 		t.Fatalf("cleanup left:\n%s", got.Bytes())
 	}
 }
@@ -86,7 +87,7 @@ func TestBackendOneEndpointChange(t *testing.T) {
 	}
 	want, _ := Render(plan, IPv4, RenderOptions{})
 	got, _ := k.Read(ctx, IPv4, TableNat, TableFilter)
-	if p, _ := Diff(got, want, OwnPrefix(DefaultChainPrefix)); !p.Empty() {
+	if p, _ := Diff(got, want, ownership(DefaultChainPrefix)); !p.Empty() {
 		t.Fatalf("incremental result differs from a full render:\n%s", p)
 	}
 }
@@ -117,7 +118,7 @@ func TestBackendFailureLeavesStateAndRecovers(t *testing.T) {
 	}
 	want, _ := Render(other, IPv4, RenderOptions{})
 	got, _ := k.Read(ctx, IPv4, TableNat, TableFilter)
-	if p, _ := Diff(got, want, OwnPrefix(DefaultChainPrefix)); !p.Empty() {
+	if p, _ := Diff(got, want, ownership(DefaultChainPrefix)); !p.Empty() {
 		t.Fatalf("not recovered after the failure:\n%s", p)
 	}
 }

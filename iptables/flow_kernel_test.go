@@ -38,7 +38,7 @@ func TestFlowTableKernel(t *testing.T) {
 					t.Fatal(err)
 				}
 				want, _ := Render(b.fams[0].render.plan, f, RenderOptions{})
-				if p, _ := Diff(cur, want, OwnPrefix(DefaultChainPrefix)); !p.Empty() {
+				if p, _ := Diff(cur, want, ownership(DefaultChainPrefix)); !p.Empty() {
 					t.Errorf("%s: kernel rules read back differ from the render:\n%s", f, p)
 				}
 			}

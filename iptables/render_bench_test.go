@@ -7,7 +7,7 @@ import (
 	"github.com/proxykit/proxykit/rulegen"
 )
 
-func fixturePlan(b *testing.B, n, m int) (*fixture.Cluster, *rulegen.Plan) {
+func fixturePlan(b testing.TB, n, m int) (*fixture.Cluster, *rulegen.Plan) {
 	b.Helper()
 	c, err := fixture.New(n, m)
 	if err != nil {
