@@ -134,12 +134,24 @@ type Proxy struct {
 
 	mu        sync.Mutex // serialises Sync, Cleanup and Close
 	closed    bool
-	ctx       context.Context // cancelled when connections are forced closed
-	cancel    context.CancelFunc
 	listeners map[string]*listener
 	pools     map[string]*pool
-	conns     connSet
-	wg        sync.WaitGroup // every goroutine the proxy runs
+	gen       *generation
+}
+
+// generation is what the listeners of one serving period share, until a
+// Cleanup ends it: the context and goroutines of their connections.
+type generation struct {
+	ctx    context.Context // cancelled when connections are cut
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // every goroutine of the generation
+	conns  connSet
+}
+
+func newGeneration() *generation {
+	g := &generation{}
+	g.ctx, g.cancel = context.WithCancel(context.Background())
+	return g
 }
 
 var _ rulegen.Backend = (*Proxy)(nil)
@@ -153,8 +165,7 @@ func NewProxy(opts ProxyOptions) (*Proxy, error) {
 	if opts.MaxAttempts < 0 {
 		return nil, &OptionError{Option: "MaxAttempts", Reason: "negative"}
 	}
-	p := &Proxy{opts: opts, log: opts.Logger, listeners: map[string]*listener{}, pools: map[string]*pool{}}
-	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p := &Proxy{opts: opts, log: opts.Logger, listeners: map[string]*listener{}, pools: map[string]*pool{}, gen: newGeneration()}
 	return p, nil
 }
 
@@ -182,39 +193,38 @@ func (p *Proxy) Listeners() []ListenerInfo {
 
 // Cleanup closes every listener, waits for established connections to end
 // until ctx is done, then closes the rest and returns an error wrapping
-// ctx.Err() that says how many it cut. The proxy can Sync again after it.
+// ctx.Err() that says how many it cut. The proxy can Sync again at once
+// (while the old connections drain).
 func (p *Proxy) Cleanup(ctx context.Context) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.drain(ctx)
+	return p.drain(ctx, false)
 }
 
 // Close is Cleanup, after which Sync returns ErrProxyClosed.
 func (p *Proxy) Close(ctx context.Context) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.closed = true
-	return p.drain(ctx)
+	return p.drain(ctx, true)
 }
 
-func (p *Proxy) drain(ctx context.Context) error {
+func (p *Proxy) drain(ctx context.Context, closing bool) error {
+	p.mu.Lock()
+	p.closed = p.closed || closing
 	for _, l := range p.listeners {
 		l.close()
 	}
-	p.listeners, p.pools = map[string]*listener{}, map[string]*pool{}
+	g := p.gen
+	p.listeners, p.pools, p.gen = map[string]*listener{}, map[string]*pool{}, newGeneration()
+	p.mu.Unlock()
+
+	defer g.cancel()
 	done := make(chan struct{})
-	go func() { p.wg.Wait(); close(done) }()
-	var err error
+	go func() { g.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		return nil
 	case <-ctx.Done():
-		p.cancel()
-		n := p.conns.closeAll()
-		<-done
-		err = fmt.Errorf("lb: drain: closed %d connections at the deadline: %w", n, ctx.Err())
-		p.log.Warn("proxy drain deadline", "closed", n)
 	}
-	p.cancel()
-	p.ctx, p.cancel = context.WithCancel(context.Background())
-	return err
+	g.cancel()
+	n := g.conns.closeAll()
+	<-done
+	p.log.Warn("proxy drain deadline", "closed", n)
+	return fmt.Errorf("lb: drain: closed %d connections at the deadline: %w", n, ctx.Err())
 }

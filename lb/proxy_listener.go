@@ -18,7 +18,7 @@ type listener struct {
 	active atomic.Int64
 	tcp    *net.TCPListener // one of tcp and udp
 	udp    *udpListener
-	ctx    context.Context // the proxy's connection context when bound
+	gen    *generation
 }
 
 // route is what a listener forwards to; Sync replaces it atomically.
@@ -77,7 +77,7 @@ func (p *Proxy) listen(ctx context.Context, s ListenerSpec) (*listener, error) {
 		network = "6"
 	}
 	var lc net.ListenConfig
-	l := &listener{ctx: p.ctx}
+	l := &listener{gen: p.gen}
 	switch s.Protocol {
 	case "UDP":
 		pc, err := lc.ListenPacket(ctx, "udp"+network, s.Addr.String())
@@ -99,7 +99,7 @@ func (p *Proxy) listen(ctx context.Context, s ListenerSpec) (*listener, error) {
 }
 
 func (p *Proxy) start(l *listener) {
-	p.wg.Add(1)
+	l.gen.wg.Add(1)
 	if l.tcp != nil {
 		go p.serveTCP(l)
 	} else {

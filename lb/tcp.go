@@ -11,7 +11,7 @@ import (
 
 // serveTCP accepts connections until the listener closes.
 func (p *Proxy) serveTCP(l *listener) {
-	defer p.wg.Done()
+	defer l.gen.wg.Done()
 	var delay time.Duration
 	for {
 		c, err := l.tcp.AcceptTCP()
@@ -20,24 +20,24 @@ func (p *Proxy) serveTCP(l *listener) {
 				return
 			}
 			p.log.Warn("accept", "listener", l.bound, "err", err)
-			if !acceptBackoff(l.ctx, &delay) {
+			if !acceptBackoff(l.gen.ctx, &delay) {
 				return
 			}
 			continue
 		}
 		delay = 0
-		p.wg.Add(1)
+		l.gen.wg.Add(1)
 		go p.handleTCP(l, c)
 	}
 }
 
 // handleTCP forwards one client connection.
 func (p *Proxy) handleTCP(l *listener, c *net.TCPConn) {
-	defer p.wg.Done()
+	defer l.gen.wg.Done()
 	l.active.Add(1)
 	defer l.active.Add(-1)
-	p.conns.add(c)
-	defer p.conns.remove(c)
+	l.gen.conns.add(c)
+	defer l.gen.conns.remove(c)
 	r := l.route.Load()
 	client := unmapped(c.RemoteAddr().(*net.TCPAddr).AddrPort())
 	pl := r.poolFor(client.Addr())
@@ -46,15 +46,15 @@ func (p *Proxy) handleTCP(l *listener, c *net.TCPConn) {
 		return
 	}
 	key := PickKey{Client: client, Dest: r.dest(l.bound)}
-	up, ls, err := connect(l.ctx, pl, key, p.opts.budget(), dialTCP)
+	up, ls, err := connect(l.gen.ctx, pl, key, p.opts.budget(), dialTCP)
 	if err != nil {
 		p.log.Warn("no backend reachable", "service", r.spec.Service, "client", client, "err", err)
 		reset(c)
 		return
 	}
 	defer ls.release()
-	p.conns.add(up)
-	defer p.conns.remove(up)
+	l.gen.conns.add(up)
+	defer l.gen.conns.remove(up)
 	pipe(c, up)
 }
 

@@ -33,7 +33,7 @@ const maxDatagram = 65535
 // opening a flow for a new client. When the socket closes it ends every
 // flow.
 func (p *Proxy) serveUDP(l *listener) {
-	defer p.wg.Done()
+	defer l.gen.wg.Done()
 	u := l.udp
 	defer u.closeFlows()
 	buf := make([]byte, maxDatagram)
@@ -44,7 +44,7 @@ func (p *Proxy) serveUDP(l *listener) {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			if !acceptBackoff(l.ctx, &delay) {
+			if !acceptBackoff(l.gen.ctx, &delay) {
 				return
 			}
 			continue
@@ -93,7 +93,7 @@ func (p *Proxy) udpFlow(l *listener, client netip.AddrPort) *udpFlow {
 		return nil
 	}
 	key := PickKey{Client: client, Dest: r.dest(l.bound)}
-	up, ls, err := connect(l.ctx, pl, key, p.opts.budget(), dialUDP)
+	up, ls, err := connect(l.gen.ctx, pl, key, p.opts.budget(), dialUDP)
 	if err != nil {
 		p.log.Warn("no backend reachable", "service", r.spec.Service, "client", client, "err", err)
 		return nil
@@ -103,8 +103,8 @@ func (p *Proxy) udpFlow(l *listener, client netip.AddrPort) *udpFlow {
 	u.flows[client] = f
 	u.mu.Unlock()
 	l.active.Add(1)
-	p.conns.add(up)
-	p.wg.Add(1)
+	l.gen.conns.add(up)
+	l.gen.wg.Add(1)
 	go p.udpReplies(l, f)
 	return f
 }
@@ -112,11 +112,11 @@ func (p *Proxy) udpFlow(l *listener, client netip.AddrPort) *udpFlow {
 // udpReplies copies the backend's datagrams back to the client until the
 // flow is idle for UDPIdleTimeout or its socket fails or closes.
 func (p *Proxy) udpReplies(l *listener, f *udpFlow) {
-	defer p.wg.Done()
+	defer l.gen.wg.Done()
 	defer func() {
 		l.udp.end(f)
 		l.active.Add(-1)
-		p.conns.remove(f.up)
+		l.gen.conns.remove(f.up)
 		f.lease.release()
 	}()
 	idle := p.opts.UDPIdleTimeout

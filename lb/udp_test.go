@@ -1,0 +1,122 @@
+package lb
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/proxykit/proxykit/rulegen"
+	"github.com/proxykit/proxykit/servicemodel"
+)
+
+// startUDPEcho answers each datagram with "name:" and the datagram.
+func startUDPEcho(t *testing.T, name string) udpEcho {
+	t.Helper()
+	pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := pc.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			pc.WriteToUDPAddrPort(append([]byte(name+":"), buf[:n]...), from)
+		}
+	}()
+	return udpEcho{addr: pc.LocalAddr().(*net.UDPAddr).AddrPort(), pc: pc}
+}
+
+type udpEcho struct {
+	addr netip.AddrPort
+	pc   *net.UDPConn
+}
+
+// ask sends msg on c and returns the reply.
+func ask(t *testing.T, c *net.UDPConn, msg string) string {
+	t.Helper()
+	for range 10 {
+		if _, err := c.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		buf := make([]byte, 2048)
+		n, err := c.Read(buf)
+		if err == nil {
+			return string(buf[:n])
+		}
+	}
+	t.Fatalf("no reply to %q", msg)
+	return ""
+}
+
+func TestProxyUDPFlows(t *testing.T) {
+	a, b := startUDPEcho(t, "a"), startUDPEcho(t, "b")
+	plan := testPlan(t, svcSpec{name: "dns", proto: servicemodel.UDP, clusterIP: "10.96.0.53", backends: []netip.AddrPort{a.addr, b.addr}})
+	p := startProxy(t, plan, ProxyOptions{UDPIdleTimeout: 300 * time.Millisecond})
+	fe := frontend(t, p, "dns", rulegen.ClusterIP)
+	counts := map[string]int{}
+	var clients []*net.UDPConn
+	for i := range 4 {
+		c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(fe))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		clients = append(clients, c)
+		first := ask(t, c, "q0")
+		backend, _, _ := strings.Cut(first, ":")
+		counts[backend]++
+		// The flow sticks to its backend.
+		for j := 1; j < 5; j++ {
+			if got := ask(t, c, "q"); got != backend+":q" {
+				t.Fatalf("client %d: %q after %q", i, got, first)
+			}
+		}
+	}
+	if counts["a"] != 2 || counts["b"] != 2 {
+		t.Fatalf("rr over 2 backends, 4 flows: %v", counts)
+	}
+	if n := p.Listeners()[0].Active; n != 4 {
+		t.Fatalf("%d flows, want 4", n)
+	}
+	eventually(t, 10*time.Second, "idle flows end", func() (bool, string) {
+		n := p.Listeners()[0].Active
+		return n == 0, fmt.Sprint(n, " flows")
+	})
+	// A client whose flow expired gets a new one.
+	if got := ask(t, clients[0], "again"); !strings.HasSuffix(got, ":again") {
+		t.Fatalf("after expiry: %q", got)
+	}
+}
+
+// A flow whose backend is gone ends on the ICMP error; the client's next
+// datagram goes to a live backend.
+func TestProxyUDPDeadBackend(t *testing.T) {
+	a := startUDPEcho(t, "a")
+	dead := startUDPEcho(t, "dead")
+	plan := testPlan(t, svcSpec{name: "dns", proto: servicemodel.UDP, clusterIP: "10.96.0.53", backends: []netip.AddrPort{dead.addr, a.addr}})
+	p := startProxy(t, plan, ProxyOptions{})
+	fe := frontend(t, p, "dns", rulegen.ClusterIP)
+	c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(fe))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := ask(t, c, "x"); got != "dead:x" {
+		t.Fatalf("first flow: %q", got)
+	}
+	// Stop "dead": its port now answers with ICMP port unreachable.
+	dead.pc.Close()
+	// ask retries: the datagram that met the dead backend is lost, the
+	// next opens a flow to a.
+	if got := ask(t, c, "y"); got != "a:y" {
+		t.Fatalf("after the backend died: %q", got)
+	}
+}
