@@ -112,7 +112,9 @@ func (b *Backend) Sync(ctx context.Context, req rulegen.SyncRequest) (rulegen.Sy
 	if req.Plan == nil {
 		return rulegen.SyncResult{}, errors.New("ipvs: Sync needs a plan")
 	}
-	full := req.Full || b.cur == nil
+	// Without Changed everything is diffed: read the kernel back too, for
+	// the connection counters graceful termination needs.
+	full := req.Full || b.cur == nil || req.Changed == nil
 	if full || !b.ready {
 		if err := b.setSysctls(); err != nil {
 			return rulegen.SyncResult{}, err
@@ -128,9 +130,9 @@ func (b *Backend) Sync(ctx context.Context, req rulegen.SyncRequest) (rulegen.Sy
 			return rulegen.SyncResult{}, fmt.Errorf("ipvs: read: %w", err)
 		}
 		changed = nil
-	} else if err := b.term.Refresh(ctx, b.opts.Kernel, b.cur); err != nil {
+	} else if err := b.refresh(ctx, changed); err != nil {
 		b.cur = nil
-		return rulegen.SyncResult{NeedFull: true}, fmt.Errorf("ipvs: refresh terminating: %w", err)
+		return rulegen.SyncResult{NeedFull: true}, err
 	}
 	ops := Diff(b.cur, b.des.b.state, DiffOptions{Changed: changed, Terminating: b.term})
 	res, err := b.opts.Kernel.Apply(ctx, ops)
@@ -147,6 +149,42 @@ func (b *Backend) Sync(ctx context.Context, req rulegen.SyncRequest) (rulegen.Sy
 	}
 	b.log.Debug("ipvs sync", "full", full, "ops", len(ops), "writes", res.Writes+writes)
 	return rulegen.SyncResult{Writes: res.Writes + writes}, nil
+}
+
+// refresh re-reads the connection counters a scoped Diff needs: of the
+// virtual servers with terminating real servers, and of the changed ones
+// that lose a real server (which then starts terminating, or goes at once
+// when it has no connection). It costs one read per such virtual server.
+func (b *Backend) refresh(ctx context.Context, changed *Changed) error {
+	if err := b.term.Refresh(ctx, b.opts.Kernel, b.cur); err != nil {
+		return fmt.Errorf("ipvs: refresh terminating: %w", err)
+	}
+	for _, k := range changed.Services {
+		cur, des := b.cur.Services[k], b.des.b.state.Services[k]
+		if cur == nil || des == nil || !losesReal(cur, des) {
+			continue
+		}
+		v, err := b.opts.Kernel.ReadService(ctx, k)
+		if errors.Is(err, ErrNotFound) {
+			delete(b.cur.Services, k)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("ipvs: refresh %v: %w", k, err)
+		}
+		b.cur.Services[k] = v
+	}
+	return nil
+}
+
+// losesReal reports whether des lacks a real server of cur.
+func losesReal(cur, des *VirtualServer) bool {
+	for _, r := range cur.Reals {
+		if findReal(des.Reals, r.Key()) < 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // invalidate forgets what the backend believes the kernel holds, so that
