@@ -161,4 +161,3 @@ func TestBackendRollbackAndForeign(t *testing.T) {
 		t.Fatalf("cleanup left rules:\n%s", out)
 	}
 }
-
