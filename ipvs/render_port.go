@@ -106,10 +106,11 @@ func (r *portRenderer) frontendSets(c *portContrib, pp *rulegen.PortPlan, fe rul
 	if fe.External() && pp.ExternalLocal {
 		add(SetExternalLocal)
 	}
+	fwd := r.opts.Forwarding[fe.Kind]
 	switch {
 	case fe.Kind == rulegen.ClusterIP:
 		add(SetClusterIP)
-	case pp.ExternalLocal:
+	case pp.ExternalLocal, fwd == Direct, fwd == Tunnel: // not masqueraded
 	case fe.Kind == rulegen.ExternalIP:
 		add(SetExternalIP)
 	case fe.Kind == rulegen.LoadBalancer:
