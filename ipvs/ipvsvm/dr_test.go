@@ -121,4 +121,3 @@ func rawCounter(t *testing.T, ns *testNS, match string) int {
 	n, _ := strconv.Atoi(m[1])
 	return n
 }
-
