@@ -124,6 +124,9 @@ func compileStmt(fam Family, s Stmt) ([]expr.Any, error) {
 	case MatchLocalDaddr:
 		return []expr.Any{&expr.Fib{Register: 1, FlagDADDR: true, ResultADDRTYPE: true},
 			&expr.Cmp{Op: cmpOp(s.Neg), Register: 1, Data: nativeUint32(unix.RTN_LOCAL)}}, nil
+	case MatchLocalSaddr:
+		return []expr.Any{&expr.Fib{Register: 1, FlagSADDR: true, ResultADDRTYPE: true},
+			&expr.Cmp{Op: cmpOp(s.Neg), Register: 1, Data: nativeUint32(unix.RTN_LOCAL)}}, nil
 	case MatchIfname:
 		return compileIfname(s)
 	case MatchCtState:

@@ -97,10 +97,10 @@ func (d *decoder) step(e expr.Any) error {
 		}
 		d.push(load{reg: e.Register, kind: ldCt})
 	case *expr.Fib:
-		if !e.FlagDADDR || !e.ResultADDRTYPE || e.FlagSADDR || e.FlagIIF || e.FlagOIF || e.FlagMARK {
+		if e.FlagDADDR == e.FlagSADDR || !e.ResultADDRTYPE || e.FlagIIF || e.FlagOIF || e.FlagMARK {
 			return fmt.Errorf("fib form")
 		}
-		d.push(load{reg: e.Register, kind: ldFib})
+		d.push(load{reg: e.Register, kind: ldFib, out: e.FlagSADDR})
 	case *expr.Numgen:
 		if e.Type != unix.NFT_NG_RANDOM || e.Offset != 0 {
 			return fmt.Errorf("numgen form")
@@ -267,6 +267,10 @@ func (d *decoder) cmp(e *expr.Cmp) error {
 	case ldFib:
 		if len(e.Data) != 4 || nativeToUint32(e.Data) != unix.RTN_LOCAL {
 			return fmt.Errorf("fib type")
+		}
+		if l.out { // fib saddr
+			d.out = append(d.out, MatchLocalSaddr{Neg: neg})
+			break
 		}
 		d.out = append(d.out, MatchLocalDaddr{Neg: neg})
 	default:

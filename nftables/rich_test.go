@@ -106,7 +106,8 @@ func richChains(saddr, daddr Field, cip, ep, cluster, lo string, v6 bool) []*Cha
 			{Stmts: []Stmt{Lookup{Keys: []Field{saddr}, Set: "affinity-web-a"}, Goto("endpoint-web-a")}, Comment: "session affinity"},
 			{Stmts: []Stmt{NumgenVMap{Mod: 2, Map: "endpoints-web"}}},
 		}},
-		{Name: "external-web", Rules: []Rule{{Stmts: []Stmt{Jump("mark-for-masquerade")}}, {Stmts: []Stmt{Goto("service-web")}}}},
+		{Name: "external-web", Rules: []Rule{{Stmts: []Stmt{MatchLocalSaddr{}, Jump("mark-for-masquerade")}},
+			{Stmts: []Stmt{Jump("mark-for-masquerade")}}, {Stmts: []Stmt{Goto("service-web")}}}},
 		{Name: "endpoint-web-a", Rules: []Rule{
 			{Stmts: []Stmt{MatchAddr{Field: saddr, Prefix: pfx(ep)}, Jump("mark-for-masquerade")}},
 			{Stmts: []Stmt{UpdateSet{Keys: []Field{saddr}, Set: "affinity-web-a", Timeout: 3 * time.Hour}}},

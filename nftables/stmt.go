@@ -116,6 +116,12 @@ type MatchLocalDaddr struct{ Neg bool }
 
 func (m MatchLocalDaddr) String() string { return "fib daddr type " + neq(m.Neg) + "local" }
 
+// MatchLocalSaddr matches `fib saddr type local` (a source address this host
+// owns: traffic the node itself sends).
+type MatchLocalSaddr struct{ Neg bool }
+
+func (m MatchLocalSaddr) String() string { return "fib saddr type " + neq(m.Neg) + "local" }
+
 // MatchIfname matches the input (Out false) or output interface name; a
 // trailing "*" matches a prefix: `iifname "veth*"`.
 type MatchIfname struct {
@@ -375,6 +381,7 @@ func (MatchAddr) stmt()       {}
 func (MatchProto) stmt()      {}
 func (MatchPort) stmt()       {}
 func (MatchLocalDaddr) stmt() {}
+func (MatchLocalSaddr) stmt() {}
 func (MatchIfname) stmt()     {}
 func (MatchCtState) stmt()    {}
 func (MatchMark) stmt()       {}
