@@ -63,7 +63,8 @@ func hasExternal(pp *PortPlan) bool {
 	return false
 }
 
-// pick returns the endpoints that keep accepts, in a slice of exact size.
+// pick returns the endpoints that keep accepts, in a slice of exact size,
+// or eps itself when it keeps them all.
 func pick(eps []Endpoint, keep func(int) bool) []Endpoint {
 	n := 0
 	for i := range eps {
@@ -71,8 +72,11 @@ func pick(eps []Endpoint, keep func(int) bool) []Endpoint {
 			n++
 		}
 	}
-	if n == 0 {
+	switch n {
+	case 0:
 		return nil
+	case len(eps):
+		return eps // all kept: share the (immutable) conversion
 	}
 	out := make([]Endpoint, 0, n)
 	for i := range eps {
@@ -102,6 +106,9 @@ func topologyFilter(raw []servicemodel.PortEndpoint, eps []Endpoint, node Node) 
 			allZone = false
 		} else if slices.Contains(raw[i].ForZones, node.Zone) {
 			forZone = true
+		}
+		if !allNode && !allZone {
+			break // hints cannot apply; the usual case, decided at the first ready endpoint
 		}
 	}
 	switch {

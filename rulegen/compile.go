@@ -18,13 +18,17 @@ func Compile(snap *servicemodel.Snapshot, node Node, cfg Config) (*Plan, error) 
 	p := &Plan{Node: node, Config: cfg,
 		entries: servicemodel.NewCOWMap[servicemodel.ServicePortName, *ServicePlan](servicemodel.HashPortName)}
 	edit := p.entries.Edit()
-	for _, svc := range snap.Services() {
+	edit.Reserve(snap.Len() * 5 / 4)
+	// Insertion order does not matter: the plan's content is a function of
+	// the snapshot, and Names sorts.
+	snap.RangeServices(func(svc *servicemodel.Service) bool {
 		for _, port := range svc.Ports {
 			if sp := p.compilePort(snap, svc, port); sp != nil {
 				edit.Set(sp.Name, sp)
 			}
 		}
-	}
+		return true
+	})
 	p.entries = edit.Done()
 	return p, nil
 }

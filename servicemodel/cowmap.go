@@ -67,6 +67,18 @@ func (e *COWEditor[K, V]) shard(k K) map[K]V {
 	return e.m.shards[i]
 }
 
+// Reserve sizes the shards for about n entries in all, so that filling a
+// new map does not regrow them. Call it before the first Set.
+func (e *COWEditor[K, V]) Reserve(n int) {
+	per := n/cowShards + 1
+	for i := range e.m.shards {
+		if !e.copied[i] && len(e.m.shards[i]) == 0 {
+			e.m.shards[i] = make(map[K]V, per)
+			e.copied[i] = true
+		}
+	}
+}
+
 // Set stores v under k.
 func (e *COWEditor[K, V]) Set(k K, v V) {
 	s := e.shard(k)

@@ -1,6 +1,7 @@
 package servicemodel
 
 import (
+	"net/netip"
 	"slices"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -74,7 +75,13 @@ func (s *Snapshot) Endpoints(name ServicePortName, family IPFamily) []PortEndpoi
 	if !ok {
 		return nil
 	}
-	return se.byPort[portKey{name.Port, name.Protocol, family}]
+	return se.get(name, family)
+}
+
+// RangeServices calls fn for every service in no particular order, until
+// fn returns false. It is cheaper than Services when order does not matter.
+func (s *Snapshot) RangeServices(fn func(*Service) bool) {
+	s.services.Range(func(_ types.NamespacedName, svc *Service) bool { return fn(svc) })
 }
 
 // Slices returns the EndpointSlices stored for a service, sorted by name.
@@ -96,7 +103,21 @@ type portKey struct {
 // serviceEndpoints holds a service's slices and their merged endpoints.
 type serviceEndpoints struct {
 	slices []*EndpointSlice // sorted by name
-	byPort map[portKey][]PortEndpoint
+	byPort []portEndpoints  // few entries: a scan beats hashing
+}
+
+type portEndpoints struct {
+	key portKey
+	eps []PortEndpoint
+}
+
+func (se *serviceEndpoints) find(key portKey) *portEndpoints {
+	for i := range se.byPort {
+		if se.byPort[i].key == key {
+			return &se.byPort[i]
+		}
+	}
+	return nil
 }
 
 // mergeSlices resolves a service's slices into per-port endpoint lists.
@@ -104,41 +125,45 @@ type serviceEndpoints struct {
 // one port is kept once, preferring ready over serving over other, then the
 // first slice by name. The result is sorted by address.
 func mergeSlices(slices_ []*EndpointSlice) *serviceEndpoints {
-	se := &serviceEndpoints{slices: slices_, byPort: map[portKey][]PortEndpoint{}}
-	index := map[portKey]map[string]int{}
+	se := &serviceEndpoints{slices: slices_}
+	index := map[portKey]map[netip.AddrPort]int{}
 	for _, es := range slices_ {
 		for _, port := range es.Ports {
 			key := portKey{port.Name, port.Protocol, es.Family}
 			if index[key] == nil {
-				index[key] = map[string]int{}
+				index[key] = map[netip.AddrPort]int{}
+			}
+			pe := se.find(key)
+			if pe == nil {
+				se.byPort = append(se.byPort, portEndpoints{key: key})
+				pe = &se.byPort[len(se.byPort)-1]
 			}
 			for i := range es.Endpoints {
-				se.addEndpoint(key, index[key], &es.Endpoints[i], port.Port)
+				pe.add(index[key], &es.Endpoints[i], port.Port)
 			}
 		}
 	}
-	for key, eps := range se.byPort {
-		slices.SortFunc(eps, func(a, b PortEndpoint) int { return a.Addr.Compare(b.Addr) })
-		se.byPort[key] = eps
+	for i := range se.byPort {
+		slices.SortFunc(se.byPort[i].eps, func(a, b PortEndpoint) int { return a.Addr.Compare(b.Addr) })
 	}
 	return se
 }
 
-func (se *serviceEndpoints) addEndpoint(key portKey, seen map[string]int, ep *Endpoint, port int32) {
-	pe := PortEndpoint{
+func (pe *portEndpoints) add(seen map[netip.AddrPort]int, ep *Endpoint, port int32) {
+	e := PortEndpoint{
 		Addr: ep.Addr, Port: port,
 		Ready: ep.IsReady(), Serving: ep.IsServing(), Terminating: ep.IsTerminating(),
 		NodeName: ep.NodeName, Zone: ep.Zone, ForZones: ep.ForZones, ForNodes: ep.ForNodes,
 	}
-	id := pe.AddrPort().String()
+	id := e.AddrPort()
 	if i, dup := seen[id]; dup {
-		if rank(pe) > rank(se.byPort[key][i]) {
-			se.byPort[key][i] = pe
+		if rank(e) > rank(pe.eps[i]) {
+			pe.eps[i] = e
 		}
 		return
 	}
-	seen[id] = len(se.byPort[key])
-	se.byPort[key] = append(se.byPort[key], pe)
+	seen[id] = len(pe.eps)
+	pe.eps = append(pe.eps, e)
 }
 
 func rank(e PortEndpoint) int {

@@ -196,7 +196,10 @@ func (se *serviceEndpoints) get(n ServicePortName, f IPFamily) []PortEndpoint {
 	if se == nil {
 		return nil
 	}
-	return se.byPort[portKey{n.Port, n.Protocol, f}]
+	if pe := se.find(portKey{n.Port, n.Protocol, f}); pe != nil {
+		return pe.eps
+	}
+	return nil
 }
 
 // Equal compares two resolved endpoints field by field.
