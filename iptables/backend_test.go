@@ -19,6 +19,22 @@ func newFakeBackend(t *testing.T, k *Fake) *Backend {
 	return b
 }
 
+// requireRendered fails t unless the kernel holds exactly what Render makes
+// of plan (owned chains only).
+func requireRendered(t *testing.T, k Kernel, plan *rulegen.Plan, families ...Family) {
+	t.Helper()
+	for _, f := range families {
+		got, err := k.Read(context.Background(), f, TableNat, TableFilter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := Render(plan, f, RenderOptions{})
+		if p, err := Diff(got, want, ownership(DefaultChainPrefix)); err != nil || !p.Empty() {
+			t.Fatalf("%s: kernel differs from Render: %v\n%s", f, err, p)
+		}
+	}
+}
+
 func TestBackendFullSyncMatchesRender(t *testing.T) {
 	k := NewFake()
 	foreign := mustParse(t, "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:DOCKER - [0:0]\n:KUBE-MARK-DROP - [0:0]\n-A KUBE-MARK-DROP -j MARK --set-xmark 0x8000/0x8000\n-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n-A DOCKER -i docker0 -j RETURN\nCOMMIT\n")
@@ -30,14 +46,7 @@ func TestBackendFullSyncMatchesRender(t *testing.T) {
 	if err != nil || res.Writes == 0 {
 		t.Fatalf("sync: %v (%d writes)", err, res.Writes)
 	}
-	for _, f := range []Family{IPv4, IPv6} {
-		got, _ := k.Read(ctx, f, TableNat, TableFilter)
-		want, _ := Render(plan, f, RenderOptions{})
-		p, err := Diff(got, want, ownership(DefaultChainPrefix))
-		if err != nil || !p.Empty() {
-			t.Fatalf("%s: kernel differs from Render: %v\n%s", f, err, p)
-		}
-	}
+	requireRendered(t, k, plan, IPv4, IPv6)
 	// A second full sync writes nothing; the foreign chain survived.
 	if res, err := b.Sync(ctx, rulegen.SyncRequest{Plan: plan, Full: true}); err != nil || res.Writes != 0 {
 		t.Fatalf("idempotent sync: %v, %d writes", err, res.Writes)
@@ -85,11 +94,7 @@ func TestBackendOneEndpointChange(t *testing.T) {
 	if strings.Contains(text, ":KUBE-SERVICES") || strings.Contains(text, ":KUBE-NODEPORTS") || res.Writes > 12 {
 		t.Fatalf("payload too large (%d writes):\n%s", res.Writes, text)
 	}
-	want, _ := Render(plan, IPv4, RenderOptions{})
-	got, _ := k.Read(ctx, IPv4, TableNat, TableFilter)
-	if p, _ := Diff(got, want, ownership(DefaultChainPrefix)); !p.Empty() {
-		t.Fatalf("incremental result differs from a full render:\n%s", p)
-	}
+	requireRendered(t, k, plan, IPv4)
 }
 
 func TestBackendFailureLeavesStateAndRecovers(t *testing.T) {
@@ -116,11 +121,7 @@ func TestBackendFailureLeavesStateAndRecovers(t *testing.T) {
 	if _, err := b.Sync(ctx, rulegen.SyncRequest{Plan: other, Changed: other.Names()}); err != nil {
 		t.Fatal(err)
 	}
-	want, _ := Render(other, IPv4, RenderOptions{})
-	got, _ := k.Read(ctx, IPv4, TableNat, TableFilter)
-	if p, _ := Diff(got, want, ownership(DefaultChainPrefix)); !p.Empty() {
-		t.Fatalf("not recovered after the failure:\n%s", p)
-	}
+	requireRendered(t, k, other, IPv4)
 }
 
 func TestBackendCanaryAsksForFullSync(t *testing.T) {

@@ -32,16 +32,7 @@ func TestFlowTableKernel(t *testing.T) {
 			}, flowkernel.Options{})
 			// What the kernel holds now reads back equal to the render: a
 			// full resync finds nothing to do.
-			for _, f := range []Family{IPv4, IPv6} {
-				cur, err := exec.Read(t.Context(), f, TableNat, TableFilter)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want, _ := Render(b.fams[0].render.plan, f, RenderOptions{})
-				if p, _ := Diff(cur, want, ownership(DefaultChainPrefix)); !p.Empty() {
-					t.Errorf("%s: kernel rules read back differ from the render:\n%s", f, p)
-				}
-			}
+			requireRendered(t, exec, b.fams[0].render.plan, IPv4, IPv6)
 		})
 	}
 }

@@ -10,11 +10,7 @@ import (
 
 func samplePlan(t testing.TB) *rulegen.Plan {
 	t.Helper()
-	snap, err := sample.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := rulegen.Compile(snap, sample.Node(), sample.Config())
+	plan, err := sample.Plan(sample.Config())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -117,3 +117,12 @@ func PodByName(name string) (Pod, bool) {
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
 
 func name(n string) types.NamespacedName { return types.NamespacedName{Namespace: Namespace, Name: n} }
+
+// Plan compiles the sample cluster for sample.Node() with cfg.
+func Plan(cfg rulegen.Config) (*rulegen.Plan, error) {
+	snap, err := Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	return rulegen.Compile(snap, Node(), cfg)
+}
