@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/proxykit/proxykit/internal/sample"
+	"github.com/proxykit/proxykit/nat"
 	"github.com/proxykit/proxykit/rulegen"
 )
 
@@ -60,5 +61,20 @@ func TestRenderAcceptedByRestore(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestDefaultConfigIsKubeProxys(t *testing.T) {
+	cfg := DefaultConfig()
+	if !cfg.LocalhostNodePorts || !cfg.NodePortAddresses.AllLocal() || cfg.Mark() != nat.DefaultMark || cfg.MasqueradeAll {
+		t.Fatalf("not kube-proxy's iptables defaults: %+v", cfg)
+	}
+	plan, err := sample.Plan(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, _ := Render(plan, IPv4, RenderOptions{})
+	if !strings.Contains(string(rs.Bytes()), "-m addrtype --dst-type LOCAL -j KUBE-NODEPORTS") {
+		t.Fatal("NodePorts not on every local address")
 	}
 }
