@@ -50,16 +50,17 @@ func (o ProxyOptions) budget() retryBudget {
 // connect chooses backends for key and dials them until one answers: first
 // the client's affinity backend, then the scheduler's picks, then (when the
 // scheduler repeats itself, as hashes do) the untried backends in order.
+// Cancelling ctx (the proxy's) interrupts them.
 func connect[C any](ctx context.Context, pl *pool, key PickKey, rb retryBudget,
 	dial func(context.Context, netip.AddrPort) (C, error)) (C, lease, error) {
 	var zero C
-	ctx, cancel := context.WithTimeout(ctx, rb.total)
-	defer cancel()
+	end := time.Now().Add(rb.total)
 	attempts := rb.attempts
 	if attempts == 0 {
 		attempts = len(pl.eps)
 	}
-	var tried []string
+	var triedBuf [4]string
+	tried := triedBuf[:0]
 	var errs []error
 	for len(tried) < attempts {
 		ls, err := pl.choose(key, tried)
@@ -68,16 +69,20 @@ func connect[C any](ctx context.Context, pl *pool, key PickKey, rb retryBudget,
 			break
 		}
 		tried = append(tried, ls.b.ID)
-		dctx, dcancel := context.WithTimeout(ctx, rb.each)
+		deadline := time.Now().Add(rb.each)
+		if end.Before(deadline) {
+			deadline = end
+		}
+		dctx, cancel := context.WithDeadline(ctx, deadline)
 		c, err := dial(dctx, ls.b.Addr)
-		dcancel()
+		cancel()
 		if err == nil {
 			pl.aff.remember(key.Client.Addr(), ls.b)
 			return c, ls, nil
 		}
 		ls.release()
 		errs = append(errs, err)
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || !time.Now().Before(end) {
 			break
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"time"
 )
 
@@ -58,24 +59,20 @@ func (p *Proxy) handleTCP(l *listener, c *net.TCPConn) {
 	pipe(c, up)
 }
 
-// dialer returns a dial func for connect that yields the network's
-// concrete connection type (*net.TCPConn, *net.UDPConn).
-func dialer[C net.Conn](network string) func(context.Context, netip.AddrPort) (C, error) {
-	return func(ctx context.Context, addr netip.AddrPort) (C, error) {
-		var d net.Dialer
-		c, err := d.DialContext(ctx, network, addr.String())
-		if err != nil {
-			var zero C
-			return zero, err
-		}
-		return c.(C), nil
-	}
+// dialTCP connects to a backend. It passes the address as a netip value,
+// which skips the resolver. No keepalive towards backends: the client side
+// has it (Go's default for accepted connections), which is what frees a
+// connection whose client vanished.
+func dialTCP(ctx context.Context, addr netip.AddrPort) (*net.TCPConn, error) {
+	d := net.Dialer{KeepAlive: -1}
+	return d.DialTCP(ctx, "tcp", netip.AddrPort{}, addr)
 }
 
-var (
-	dialTCP = dialer[*net.TCPConn]("tcp")
-	dialUDP = dialer[*net.UDPConn]("udp")
-)
+// dialUDP opens a flow's connected socket towards a backend.
+func dialUDP(ctx context.Context, addr netip.AddrPort) (*net.UDPConn, error) {
+	var d net.Dialer
+	return d.DialUDP(ctx, "udp", netip.AddrPort{}, addr)
+}
 
 // reset closes a connection with a TCP RST.
 func reset(c *net.TCPConn) {
@@ -88,25 +85,28 @@ func reset(c *net.TCPConn) {
 // half-close (CloseWrite) while the other keeps flowing; an error in
 // either direction closes both.
 func pipe(a, b *net.TCPConn) {
+	var oneEnded atomic.Bool
 	done := make(chan struct{})
 	go func() {
-		halfCopy(b, a)
+		halfCopy(b, a, &oneEnded)
 		close(done)
 	}()
-	halfCopy(a, b)
+	halfCopy(a, b, &oneEnded)
 	<-done
 	a.Close()
 	b.Close()
 }
 
 // halfCopy copies src to dst with io.Copy, which splices between two
-// *net.TCPConn on Linux.
-func halfCopy(dst, src *net.TCPConn) {
+// *net.TCPConn on Linux. The first direction to end half-closes its
+// destination; the second needs not, as pipe closes both at once.
+func halfCopy(dst, src *net.TCPConn, oneEnded *atomic.Bool) {
 	_, err := io.Copy(dst, src)
-	if err == nil {
+	if err == nil && !oneEnded.Swap(true) {
 		err = dst.CloseWrite()
 	}
 	if err != nil {
+		oneEnded.Store(true)
 		src.Close()
 		dst.Close()
 	}
