@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/proxykit/proxykit/nat"
 	"github.com/proxykit/proxykit/rulegen"
 )
 
@@ -33,7 +34,14 @@ type BackendOptions struct {
 	// A full sync always re-reads everything.
 	CanaryInterval time.Duration
 	// Now is the clock for CanaryInterval; default time.Now.
-	Now    func() time.Time
+	Now func() time.Time
+	// Conntrack, when set, deletes the conntrack entries a sync leaves
+	// stale (UDP/SCTP flows to removed endpoints; see rulegen.StaleFlows),
+	// e.g. a *conntrack.Cleaner from package nat/conntrack. Failures are
+	// logged, not returned: the rules are right either way.
+	Conntrack interface {
+		Delete(ctx context.Context, flows []nat.StaleFlow) (int, error)
+	}
 	Logger *slog.Logger
 }
 
@@ -48,6 +56,7 @@ type Backend struct {
 	fams   []*familyState
 	log    *slog.Logger
 	canary string
+	synced *rulegen.Plan // the plan of the last successful sync
 }
 
 type familyState struct {
@@ -118,10 +127,36 @@ func (b *Backend) Sync(ctx context.Context, req rulegen.SyncRequest) (rulegen.Sy
 		res.Writes += r.Writes
 		res.NeedFull = res.NeedFull || r.NeedFull
 		if err != nil {
+			b.synced = nil
 			return res, err
 		}
 	}
+	if !res.NeedFull {
+		b.clearStale(ctx, req)
+		b.synced = req.Plan
+	}
 	return res, nil
+}
+
+// clearStale deletes the conntrack entries the sync made stale.
+func (b *Backend) clearStale(ctx context.Context, req rulegen.SyncRequest) {
+	if b.opts.Conntrack == nil {
+		return
+	}
+	changed := req.Changed
+	if req.Full {
+		changed = nil
+	}
+	flows := rulegen.StaleFlows(b.synced, req.Plan, changed)
+	if len(flows) == 0 {
+		return
+	}
+	n, err := b.opts.Conntrack.Delete(ctx, flows)
+	if err != nil {
+		b.log.Warn("deleting stale conntrack entries", "flows", len(flows), "err", err)
+		return
+	}
+	b.log.Debug("stale conntrack entries deleted", "flows", len(flows), "deleted", n)
 }
 
 func (b *Backend) syncFamily(ctx context.Context, fs *familyState, req rulegen.SyncRequest) (rulegen.SyncResult, error) {
