@@ -1,0 +1,115 @@
+package nftables
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/proxykit/proxykit/internal/flowtable"
+	"github.com/proxykit/proxykit/internal/sample"
+	"github.com/proxykit/proxykit/rulegen"
+)
+
+func samplePlan(t testing.TB, variant string) *rulegen.Plan {
+	t.Helper()
+	cfg, err := flowtable.Config(variant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := sample.Plan(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
+
+func mustRender(t testing.TB, plan *rulegen.Plan, opts RenderOptions) *Ruleset {
+	t.Helper()
+	rs, err := Render(plan, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+// TestRenderLayout: one table per family by default, Shards tables per
+// family otherwise, every service port in exactly one shard, masquerading
+// only in shard 0.
+func TestRenderLayout(t *testing.T) {
+	plan := samplePlan(t, "")
+	one := mustRender(t, plan, RenderOptions{})
+	if got := tableIDs(one); got != "ip proxykit,ip6 proxykit" {
+		t.Fatalf("tables %s", got)
+	}
+	three := mustRender(t, plan, RenderOptions{Shards: 3, TableName: "pk"})
+	if got := tableIDs(three); got != "ip pk-00,ip pk-01,ip pk-02,ip6 pk-00,ip6 pk-01,ip6 pk-02" {
+		t.Fatalf("tables %s", got)
+	}
+	for _, name := range plan.Names() {
+		sp, _ := plan.Get(name)
+		if sp.V4 == nil {
+			continue
+		}
+		chain := "service-" + newPortNames(sp.V4).id
+		if one.Tables[0].Chain(chain) == nil && one.Tables[0].Chain("local-"+newPortNames(sp.V4).id) == nil &&
+			sp.V4.HasEndpoints {
+			t.Errorf("%s: no choice chain", name)
+		}
+		var in int
+		for _, tb := range three.Tables[:3] {
+			if tb.Chain(chain) != nil {
+				in++
+			}
+		}
+		if in > 1 {
+			t.Errorf("%s in %d shards", name, in)
+		}
+	}
+	for i, tb := range three.Tables {
+		if has := tb.Chain(chainMasquerading) != nil; has != (i%3 == 0) {
+			t.Errorf("%s: masquerading chain present=%v", tb.ID(), has)
+		}
+	}
+	if _, err := Render(plan, RenderOptions{Shards: -1}); err == nil {
+		t.Error("negative shards accepted")
+	}
+}
+
+func tableIDs(rs *Ruleset) string {
+	var ids []string
+	for _, tb := range rs.Tables {
+		ids = append(ids, tb.ID().String())
+	}
+	return strings.Join(ids, ",")
+}
+
+// TestRenderKernelListing: `nft -c -f` accepts the printed render, and
+// after Apply over netlink `nft list table` equals the print (normalised),
+// for every flow-table variant, unsharded and sharded.
+func TestRenderKernelListing(t *testing.T) {
+	for _, variant := range flowtable.Variants() {
+		for _, opts := range []RenderOptions{{}, {Shards: 3}} {
+			t.Run(variant+"/"+opts.ShardName(0), func(t *testing.T) {
+				ns := newTestNS(t)
+				rs := mustRender(t, samplePlan(t, variant), opts)
+				script := rs.String()
+				ns.nft(t, script, "-c", "-f", "-")
+				k, err := NewNetlink(NetlinkConfig{NetNSFd: ns.fd, Owner: opts.Ownership()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer k.Close()
+				if err := k.Apply(context.Background(), Diff(nil, rs, nil)); err != nil {
+					t.Fatal(err)
+				}
+				for _, tb := range rs.Tables {
+					got := Normalize(ns.nft(t, "", "list", "table", tb.Family.String(), tb.Name))
+					want := Normalize((&Ruleset{Tables: []*Table{tb}}).String())
+					if got != want {
+						t.Errorf("%s: kernel listing differs:\n%s", tb.ID(), lineDiff(want, got))
+					}
+				}
+			})
+		}
+	}
+}
