@@ -135,6 +135,7 @@ type Proxy struct {
 	mu        sync.Mutex // serialises Sync, Cleanup and Close
 	closed    bool
 	listeners map[string]*listener
+	order     []string // listener keys in Plan order
 	pools     map[string]*pool
 	gen       *generation
 }
@@ -179,12 +180,13 @@ type ListenerInfo struct {
 	Active int
 }
 
-// Listeners returns the proxy's listeners, sorted by key.
+// Listeners returns the proxy's listeners in Plan order (by family, then
+// service port, then frontend).
 func (p *Proxy) Listeners() []ListenerInfo {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := make([]ListenerInfo, 0, len(p.listeners))
-	for _, k := range sortedKeys(p.listeners) {
+	for _, k := range p.order {
 		l := p.listeners[k]
 		out = append(out, ListenerInfo{ListenerSpec: l.route.Load().spec, Bound: l.bound, Active: int(l.active.Load())})
 	}
@@ -211,7 +213,7 @@ func (p *Proxy) drain(ctx context.Context, closing bool) error {
 		l.close()
 	}
 	g := p.gen
-	p.listeners, p.pools, p.gen = map[string]*listener{}, map[string]*pool{}, newGeneration()
+	p.listeners, p.order, p.pools, p.gen = map[string]*listener{}, nil, map[string]*pool{}, newGeneration()
 	p.mu.Unlock()
 
 	defer g.cancel()

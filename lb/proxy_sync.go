@@ -1,13 +1,10 @@
 package lb
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net/netip"
-	"slices"
 
 	"github.com/proxykit/proxykit/rulegen"
 )
@@ -49,6 +46,7 @@ func (p *Proxy) Sync(ctx context.Context, req rulegen.SyncRequest) (rulegen.Sync
 	}
 	res := rulegen.SyncResult{Writes: rebuilt + len(opened)}
 	next := make(map[string]*listener, len(specs))
+	order := make([]string, 0, len(specs))
 	for _, s := range specs {
 		r := &route{spec: s, pool: pools[poolKey(s, false)], isLocalClient: isLocalClient}
 		if s.LocalClients != nil {
@@ -63,6 +61,7 @@ func (p *Proxy) Sync(ctx context.Context, req rulegen.SyncRequest) (rulegen.Sync
 			p.start(l)
 		}
 		next[s.Key()] = l
+		order = append(order, s.Key())
 	}
 	for k, l := range p.listeners {
 		if _, keep := next[k]; !keep {
@@ -70,7 +69,7 @@ func (p *Proxy) Sync(ctx context.Context, req rulegen.SyncRequest) (rulegen.Sync
 			res.Writes++
 		}
 	}
-	p.listeners, p.pools = next, pools
+	p.listeners, p.order, p.pools = next, order, pools
 	if res.Writes > 0 {
 		p.log.Debug("proxy sync", "listeners", len(next), "pools", len(pools), "writes", res.Writes)
 	}
@@ -158,8 +157,4 @@ func (p *Proxy) openListeners(ctx context.Context, specs []ListenerSpec) (map[st
 		opened[s.Key()] = l
 	}
 	return opened, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	return slices.SortedFunc(maps.Keys(m), cmp.Compare[string])
 }
