@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -45,16 +46,17 @@ func loadInput(files []string, stdin io.Reader, log *slog.Logger) (*input, error
 	return in, nil
 }
 
+// loadFile reads one file, or stdin for "-".
 func loadFile(name string, stdin io.Reader) (*kube.LoadResult, error) {
-	if name == "-" {
-		return kube.Load(stdin)
+	r := stdin
+	if name != "-" {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		r = bytes.NewReader(b)
 	}
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return kube.Load(f)
+	return kube.Load(r)
 }
 
 // plan compiles the input for the sample's node, IPv4 only.
