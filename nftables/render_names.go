@@ -88,5 +88,13 @@ func shardOf(name servicemodel.ServicePortName, shards int) int {
 	_, _ = h.Write([]byte(name.Namespace))
 	_, _ = h.Write([]byte{'/'})
 	_, _ = h.Write([]byte(name.Name))
-	return int(h.Sum32() % uint32(shards))
+	// FNV's low bits follow the parity of the input bytes ("ns-1/svc-1"
+	// cancels out), so mix the hash (murmur3's finaliser) before reducing.
+	x := h.Sum32()
+	x ^= x >> 16
+	x *= 0x85ebca6b
+	x ^= x >> 13
+	x *= 0xc2b2ae35
+	x ^= x >> 16
+	return int(x % uint32(shards))
 }

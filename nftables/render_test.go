@@ -2,12 +2,16 @@ package nftables
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/proxykit/proxykit/internal/flowtable"
 	"github.com/proxykit/proxykit/internal/sample"
 	"github.com/proxykit/proxykit/rulegen"
+	"github.com/proxykit/proxykit/servicemodel"
 )
 
 func samplePlan(t testing.TB, variant string) *rulegen.Plan {
@@ -110,6 +114,23 @@ func TestRenderKernelListing(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestShardBalance: services spread over the shards about evenly, whatever
+// their names' shape.
+func TestShardBalance(t *testing.T) {
+	const n, shards = 3200, 32
+	count := make([]int, shards)
+	for i := range n {
+		name := servicemodel.ServicePortName{NamespacedName: types.NamespacedName{
+			Namespace: fmt.Sprintf("ns-%d", i%7), Name: fmt.Sprintf("svc-%d", i)}}
+		count[shardOf(name, shards)]++
+	}
+	for i, c := range count {
+		if c < n/shards/2 || c > n/shards*2 {
+			t.Errorf("shard %d holds %d of %d services", i, c, n)
 		}
 	}
 }
