@@ -25,7 +25,8 @@ type ProxyOptions struct {
 	// NodePort addresses that are local, and on the unspecified address
 	// for NodePorts that answer on every local address. It also marks
 	// clients on the node for the ExternalLocal short-circuit. Default:
-	// the interface addresses (InterfaceAddrs), read at every Sync.
+	// loopback and the interface addresses (InterfaceAddrs), read at
+	// every Sync.
 	IsLocal func(netip.Addr) bool
 	// Scheduler is the default scheduler of a service without a
 	// proxykit.io/scheduler hint (or with an unknown one). Default "rr",
@@ -92,7 +93,8 @@ func (o ProxyOptions) isLocal() (func(netip.Addr) bool, error) {
 	if err != nil {
 		return nil, err
 	}
-	return AddrSet(addrs...), nil
+	set := AddrSet(addrs...)
+	return func(a netip.Addr) bool { return a.IsLoopback() || set(a) }, nil
 }
 
 // ErrProxyClosed is returned by Sync after Close.

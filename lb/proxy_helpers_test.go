@@ -74,6 +74,11 @@ type svcSpec struct {
 	affinity  time.Duration
 	nodePort  int32
 	backends  []netip.AddrPort
+	// A LoadBalancer with ingress lbIP, ExternalTrafficPolicy Local, these
+	// source ranges, and remote endpoints (on another node).
+	lbIP         string
+	sourceRanges []netip.Prefix
+	remote       []netip.AddrPort
 }
 
 // testPlan compiles a plan for the services, each backend in its own slice
@@ -92,13 +97,23 @@ func testPlan(t testing.TB, specs ...svcSpec) *rulegen.Plan {
 		if s.nodePort != 0 {
 			typ = servicemodel.TypeNodePort
 		}
-		svcs = append(svcs, &servicemodel.Service{Name: nn, Type: typ,
+		svc := &servicemodel.Service{Name: nn, Type: typ,
 			ClusterIPs: []netip.Addr{netip.MustParseAddr(s.clusterIP)}, Scheduler: s.scheduler, AffinityTimeout: s.affinity,
-			Ports: []servicemodel.ServicePort{{Name: "p", Protocol: proto, Port: 80, TargetPort: servicemodel.TargetPort{Name: "p"}, NodePort: s.nodePort}}})
-		for i, b := range s.backends {
+			Ports: []servicemodel.ServicePort{{Name: "p", Protocol: proto, Port: 80, TargetPort: servicemodel.TargetPort{Name: "p"}, NodePort: s.nodePort}}}
+		if s.lbIP != "" {
+			svc.Type, svc.ExternalTrafficPolicy, svc.LoadBalancerSourceRanges = servicemodel.TypeLoadBalancer, servicemodel.PolicyLocal, s.sourceRanges
+			svc.LoadBalancerIngress = []servicemodel.LoadBalancerIngress{{IP: netip.MustParseAddr(s.lbIP)}}
+			svc.Ports[0].NodePort, svc.HealthCheckNodePort = 30999, 32999
+		}
+		svcs = append(svcs, svc)
+		for i, b := range append(s.backends, s.remote...) {
+			node := "n1"
+			if i >= len(s.backends) {
+				node = "n2"
+			}
 			slices = append(slices, &servicemodel.EndpointSlice{Service: nn, Name: fmt.Sprintf("%s-%d", s.name, i), Family: servicemodel.IPv4,
 				Ports:     []servicemodel.EndpointPort{{Name: "p", Protocol: proto, Port: int32(b.Port())}},
-				Endpoints: []servicemodel.Endpoint{{Addr: b.Addr(), NodeName: "n1"}}})
+				Endpoints: []servicemodel.Endpoint{{Addr: b.Addr(), NodeName: node}}})
 		}
 	}
 	snap, err := servicemodel.NewSnapshot(svcs, slices)
@@ -150,25 +165,52 @@ func frontend(t testing.TB, p *Proxy, svc string, kind rulegen.FrontendKind) net
 	return netip.AddrPort{}
 }
 
-// greet connects (from local when valid), reads the backend's greeting and
-// returns it with the open connection.
-func greet(t testing.TB, to netip.AddrPort, from netip.Addr) (string, *net.TCPConn) {
+// dialFrom connects from a local address (when valid) and sets a 10s
+// deadline. It returns nil when the connect itself was reset.
+func dialFrom(t testing.TB, to netip.AddrPort, from netip.Addr) *net.TCPConn {
 	t.Helper()
 	d := net.Dialer{Timeout: 5 * time.Second}
 	if from.IsValid() {
 		d.LocalAddr = &net.TCPAddr{IP: from.AsSlice()}
 	}
 	c, err := d.Dial("tcp4", to.String())
+	if isReset(err) {
+		return nil
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c.(*net.TCPConn)
+}
+
+// greet connects (from local when valid), reads the backend's greeting and
+// returns it with the open connection.
+func greet(t testing.TB, to netip.AddrPort, from netip.Addr) (string, *net.TCPConn) {
+	t.Helper()
+	c := dialFrom(t, to, from)
+	if c == nil {
+		t.Fatalf("connect to %s reset", to)
+	}
 	line, err := bufio.NewReader(c).ReadString('\n')
 	if err != nil {
 		c.Close()
 		t.Fatalf("greeting via %s: %v", to, err)
 	}
-	return strings.TrimSpace(line), c.(*net.TCPConn)
+	return strings.TrimSpace(line), c
+}
+
+// assertReset checks that a connection from local (when valid) is reset.
+func assertReset(t testing.TB, to netip.AddrPort, from netip.Addr) {
+	t.Helper()
+	c := dialFrom(t, to, from)
+	if c == nil {
+		return
+	}
+	defer c.Close()
+	if _, err := c.Read(make([]byte, 1)); !isReset(err) {
+		t.Fatalf("read: %v, want a reset", err)
+	}
 }
 
 // who connects, reads the greeting and closes.

@@ -77,7 +77,7 @@ func (p *Proxy) Sync(ctx context.Context, req rulegen.SyncRequest) (rulegen.Sync
 }
 
 // localClients returns the predicate for the ExternalLocal short-circuit:
-// loopback, the node's addresses and the Plan's local pods.
+// the node's addresses (IsLocal) and the Plan's local pods.
 func (p *Proxy) localClients(plan *rulegen.Plan) (func(netip.Addr) bool, error) {
 	isNode, err := p.opts.isLocal()
 	if err != nil {
@@ -85,7 +85,7 @@ func (p *Proxy) localClients(plan *rulegen.Plan) (func(netip.Addr) bool, error) 
 	}
 	det := plan.Config.LocalDetector
 	return func(a netip.Addr) bool {
-		return a.IsLoopback() || isNode(a) || (det.Implemented() && det.IsLocal(a, ""))
+		return isNode(a) || (det.Implemented() && det.IsLocal(a, ""))
 	}, nil
 }
 

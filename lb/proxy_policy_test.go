@@ -1,0 +1,47 @@
+package lb
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/proxykit/proxykit/rulegen"
+)
+
+// A LoadBalancer with ExternalTrafficPolicy Local and source ranges: a
+// client outside the ranges is reset; an external client inside them
+// reaches only the local endpoint; a client on the node (IsLocal) is
+// treated as ClusterIP traffic and may reach the remote one too.
+func TestProxyLoadBalancerPolicy(t *testing.T) {
+	local, remote := startEcho(t, "local", "127.0.0.1"), startEcho(t, "remote", "127.0.0.1")
+	node := netip.MustParseAddr("127.0.4.1")
+	plan := testPlan(t, svcSpec{name: "lb", clusterIP: "10.96.0.1", lbIP: "203.0.113.1",
+		sourceRanges: []netip.Prefix{netip.MustParsePrefix("127.0.3.0/24"), netip.MustParsePrefix("127.0.4.1/32")},
+		backends:     []netip.AddrPort{local.addr}, remote: []netip.AddrPort{remote.addr}})
+	p := startProxy(t, plan, ProxyOptions{IsLocal: AddrSet(node)})
+	fe := frontend(t, p, "lb", rulegen.LoadBalancer)
+
+	// Outside the source ranges (127.0.5.1 is neither in them nor local).
+	assertReset(t, fe, netip.MustParseAddr("127.0.5.1"))
+	for i := range 6 {
+		from := netip.AddrFrom4([4]byte{127, 0, 3, byte(i + 1)})
+		if got := who(t, fe, from); got != "local" {
+			t.Fatalf("external client %s reached %s", from, got)
+		}
+	}
+	seen := map[string]bool{}
+	for range 4 {
+		seen[who(t, fe, node)] = true
+	}
+	if !seen["local"] || !seen["remote"] {
+		t.Fatalf("a client on the node should use both endpoints (rr): %v", seen)
+	}
+	// The ClusterIP frontend uses both endpoints for everyone.
+	ci := frontend(t, p, "lb", rulegen.ClusterIP)
+	seen = map[string]bool{}
+	for range 4 {
+		seen[who(t, ci, netip.MustParseAddr("127.0.5.1"))] = true
+	}
+	if !seen["local"] || !seen["remote"] {
+		t.Fatalf("ClusterIP: %v", seen)
+	}
+}
