@@ -31,7 +31,7 @@ type echoServer struct {
 
 func startEcho(t testing.TB, name, ip string) *echoServer {
 	t.Helper()
-	ln, err := net.Listen("tcp4", ip+":0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func testPlan(t testing.TB, specs ...svcSpec) *rulegen.Plan {
 			if i >= len(s.backends) {
 				node = "n2"
 			}
-			slices = append(slices, &servicemodel.EndpointSlice{Service: nn, Name: fmt.Sprintf("%s-%d", s.name, i), Family: servicemodel.IPv4,
+			slices = append(slices, &servicemodel.EndpointSlice{Service: nn, Name: fmt.Sprintf("%s-%d", s.name, i), Family: servicemodel.FamilyOf(b.Addr()),
 				Ports:     []servicemodel.EndpointPort{{Name: "p", Protocol: proto, Port: int32(b.Port())}},
 				Endpoints: []servicemodel.Endpoint{{Addr: b.Addr(), NodeName: node}}})
 		}
@@ -127,8 +127,12 @@ func testPlan(t testing.TB, specs ...svcSpec) *rulegen.Plan {
 	return plan
 }
 
-// loopbackListen maps every frontend to 127.0.0.1 with a kernel-chosen port.
-func loopbackListen(rulegen.Frontend, *rulegen.PortPlan) (netip.AddrPort, bool) {
+// loopbackListen maps every frontend to 127.0.0.1 or ::1 with a
+// kernel-chosen port.
+func loopbackListen(_ rulegen.Frontend, pp *rulegen.PortPlan) (netip.AddrPort, bool) {
+	if pp.Family == servicemodel.IPv6 {
+		return netip.MustParseAddrPort("[::1]:0"), true
+	}
 	return netip.MustParseAddrPort("127.0.0.1:0"), true
 }
 
@@ -173,7 +177,7 @@ func dialFrom(t testing.TB, to netip.AddrPort, from netip.Addr) *net.TCPConn {
 	if from.IsValid() {
 		d.LocalAddr = &net.TCPAddr{IP: from.AsSlice()}
 	}
-	c, err := d.Dial("tcp4", to.String())
+	c, err := d.Dial("tcp", to.String())
 	if isReset(err) {
 		return nil
 	}

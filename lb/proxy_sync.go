@@ -57,6 +57,9 @@ func (p *Proxy) Sync(ctx context.Context, req rulegen.SyncRequest) (rulegen.Sync
 			l = opened[s.Key()]
 		}
 		l.route.Store(r)
+		if l.udp != nil && ok {
+			res.Writes += l.udp.endStale(r)
+		}
 		if !ok {
 			p.start(l)
 		}

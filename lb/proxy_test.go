@@ -26,6 +26,18 @@ func TestProxyDistributesRoundRobin(t *testing.T) {
 	}
 }
 
+func TestProxyIPv6(t *testing.T) {
+	a, b := startEcho(t, "a", "::1"), startEcho(t, "b", "::1")
+	p := startProxy(t, testPlan(t, svcSpec{name: "web6", clusterIP: "fd00::10", backends: []netip.AddrPort{a.addr, b.addr}}), ProxyOptions{})
+	fe := frontend(t, p, "web6", rulegen.ClusterIP)
+	if !fe.Addr().Is6() {
+		t.Fatalf("listens on %s", fe)
+	}
+	if x, y := who(t, fe, netip.Addr{}), who(t, fe, netip.Addr{}); x == y {
+		t.Fatalf("rr gave %s twice", x)
+	}
+}
+
 func TestProxySchedulerHint(t *testing.T) {
 	a, b := startEcho(t, "a", "127.0.0.1"), startEcho(t, "b", "127.0.0.1")
 	p := startProxy(t, testPlan(t, svcSpec{name: "web", clusterIP: "10.96.0.1", scheduler: SourceHashing, backends: []netip.AddrPort{a.addr, b.addr}}), ProxyOptions{})

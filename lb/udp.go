@@ -163,3 +163,22 @@ func (u *udpListener) closeFlows() {
 		u.end(f)
 	}
 }
+
+// endStale ends the flows whose backend is not in the route's sets any
+// more (kube-proxy clears such UDP conntrack entries): their next datagram
+// opens a flow to a current backend. It returns how many it ended.
+func (u *udpListener) endStale(r *route) int {
+	u.mu.Lock()
+	var stale []*udpFlow
+	for _, f := range u.flows {
+		id := f.lease.b.ID
+		if (r.pool == nil || !r.pool.has(id)) && (r.local == nil || !r.local.has(id)) {
+			stale = append(stale, f)
+		}
+	}
+	u.mu.Unlock()
+	for _, f := range stale {
+		u.end(f)
+	}
+	return len(stale)
+}

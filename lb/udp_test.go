@@ -1,6 +1,7 @@
 package lb
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -118,5 +119,28 @@ func TestProxyUDPDeadBackend(t *testing.T) {
 	// next opens a flow to a.
 	if got := ask(t, c, "y"); got != "a:y" {
 		t.Fatalf("after the backend died: %q", got)
+	}
+}
+
+// A Sync that removes a UDP flow's backend ends the flow; the client's next
+// datagram goes to a current backend.
+func TestProxyUDPFlowEndsWithItsBackend(t *testing.T) {
+	a, b := startUDPEcho(t, "a"), startUDPEcho(t, "b")
+	p := startProxy(t, testPlan(t, svcSpec{name: "dns", proto: servicemodel.UDP, clusterIP: "10.96.0.53", backends: []netip.AddrPort{a.addr}}), ProxyOptions{})
+	fe := frontend(t, p, "dns", rulegen.ClusterIP)
+	c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(fe))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := ask(t, c, "x"); got != "a:x" {
+		t.Fatalf("before: %q", got)
+	}
+	res, err := p.Sync(context.Background(), rulegen.SyncRequest{Plan: testPlan(t, svcSpec{name: "dns", proto: servicemodel.UDP, clusterIP: "10.96.0.53", backends: []netip.AddrPort{b.addr}})})
+	if err != nil || res.Writes != 2 {
+		t.Fatalf("Sync: %+v, %v (want the pool and the flow)", res, err)
+	}
+	if got := ask(t, c, "y"); got != "b:y" {
+		t.Fatalf("after the backend left: %q", got)
 	}
 }
