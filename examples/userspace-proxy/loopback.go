@@ -8,16 +8,17 @@ import (
 )
 
 // loopbackMap maps IPv4 frontends to loopback: each distinct frontend
-// address to its own 127.1.x.y (in plan order: 127.1.0.1, 127.1.0.2, ...), NodePorts to 127.0.0.1,
-// ports shifted by an offset. It is built once from the plan and then
+// address to its own 127.1.x.y (in plan order: 127.1.0.1, 127.1.0.2, ...),
+// NodePorts to 127.0.0.1; ports shifted by an offset (NodePorts by their
+// own, default 0: they are unprivileged and below the ephemeral range). It is built once from the plan and then
 // read-only.
 type loopbackMap struct {
-	offset int
-	addrs  map[netip.Addr]netip.Addr
+	offset, nodePortOffset int
+	addrs                  map[netip.Addr]netip.Addr
 }
 
-func newLoopbackMap(plan *rulegen.Plan, offset int) *loopbackMap {
-	m := &loopbackMap{offset: offset, addrs: map[netip.Addr]netip.Addr{}}
+func newLoopbackMap(plan *rulegen.Plan, offset, nodePortOffset int) *loopbackMap {
+	m := &loopbackMap{offset: offset, nodePortOffset: nodePortOffset, addrs: map[netip.Addr]netip.Addr{}}
 	for _, pp := range plan.Ports(servicemodel.IPv4) {
 		for _, fe := range pp.Frontends {
 			if fe.Kind == rulegen.NodePort || !fe.Addr.IsValid() {
@@ -35,6 +36,9 @@ func newLoopbackMap(plan *rulegen.Plan, offset int) *loopbackMap {
 // listen is an lb.ProxyOptions.Listen.
 func (m *loopbackMap) listen(fe rulegen.Frontend, pp *rulegen.PortPlan) (netip.AddrPort, bool) {
 	port := int(fe.Port) + m.offset
+	if fe.Kind == rulegen.NodePort {
+		port = int(fe.Port) + m.nodePortOffset
+	}
 	if pp.Family != servicemodel.IPv4 || port <= 0 || port > 65535 {
 		return netip.AddrPort{}, false
 	}

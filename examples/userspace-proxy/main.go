@@ -2,13 +2,16 @@
 // loopback addresses, for the built-in sample cluster or for Services and
 // EndpointSlices read from YAML/JSON files as kubectl prints them.
 //
-//	go run ./examples/userspace-proxy [-demo] [-duration D] [-port-offset N] [-v] [FILE|-]...
+//	go run ./examples/userspace-proxy [-demo] [-duration D] [-port-offset N]
+//	    [-nodeport-offset N] [-v] [FILE|-]...
 //
 // Each IPv4 frontend is mapped to loopback: a ClusterIP, external or
-// load-balancer address to its own 127.1.x.y, a NodePort to 127.0.0.1,
-// and every port to port+offset (default 10000, so that no privileged port
-// is needed): the first address, say 10.96.0.10:80, listens on 127.1.0.1:10080. IPv6 frontends are
-// not served. The proxy prints each listener and its backends.
+// load-balancer address to its own 127.1.x.y (in plan order), a NodePort to
+// 127.0.0.1, and every port but NodePorts to port+offset (default 10000,
+// so that no privileged port is needed). In the sample, 10.96.0.53:53
+// listens on 127.1.0.1:10053 and NodePort 30080 on 127.0.0.1:30080 (see
+// -nodeport-offset). IPv6 frontends are not served. The command prints
+// each listener and its backends.
 //
 // The sample's endpoints (10.244.x.y) do not exist on this host. With
 // -demo the command starts a small server for every IPv4 endpoint on
@@ -47,6 +50,7 @@ type options struct {
 	demo       bool
 	duration   time.Duration
 	portOffset int
+	npOffset   int
 	verbose    bool
 	files      []string
 }
@@ -57,13 +61,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.BoolVar(&o.demo, "demo", false, "start local demo backends on 127.2.x.y, rewrite the endpoints to them, and probe each listener once")
 	fs.DurationVar(&o.duration, "duration", 0, "stop after this long (0: run until interrupted)")
-	fs.IntVar(&o.portOffset, "port-offset", 10000, "added to every frontend port")
+	fs.IntVar(&o.portOffset, "port-offset", 10000, "added to every frontend port but NodePorts")
+	fs.IntVar(&o.npOffset, "nodeport-offset", 0, "added to NodePorts")
 	fs.BoolVar(&o.verbose, "v", false, "debug logging")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	if o.portOffset < 0 || o.portOffset > 65535 || o.duration < 0 {
-		return o, errors.New("-port-offset must be in [0, 65535] and -duration >= 0")
+	if max(o.portOffset, o.npOffset) > 65535 || min(o.portOffset, o.npOffset) < -65535 || o.duration < 0 {
+		return o, errors.New("-port-offset and -nodeport-offset must be in [-65535, 65535], -duration >= 0")
 	}
 	o.files = fs.Args()
 	return o, nil
@@ -113,7 +118,7 @@ func serve(ctx context.Context, o options, stdin io.Reader, stdout io.Writer, lo
 	if err != nil {
 		return err
 	}
-	p, err := lb.NewProxy(lb.ProxyOptions{Listen: newLoopbackMap(plan, o.portOffset).listen, Logger: log})
+	p, err := lb.NewProxy(lb.ProxyOptions{Listen: newLoopbackMap(plan, o.portOffset, o.npOffset).listen, Logger: log})
 	if err != nil {
 		return err
 	}

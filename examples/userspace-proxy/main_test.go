@@ -15,7 +15,7 @@ func runProxy(args ...string) (int, string, string) {
 // The demo serves the sample on loopback end to end: every forwarding
 // listener answers from a demo backend, the empty service resets.
 func TestDemoEndToEnd(t *testing.T) {
-	code, out, errs := runProxy("-demo", "-duration", "2s", "-port-offset", "21000")
+	code, out, errs := runProxy("-demo", "-duration", "2s", "-port-offset", "21000", "-nodeport-offset", "-9000")
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q\n%s", code, errs, out)
 	}
@@ -44,7 +44,7 @@ func TestFileInputAndBadFlags(t *testing.T) {
 	if code, _, errs := runProxy("testdata/none.yaml"); code != 1 || !strings.Contains(errs, "none.yaml") {
 		t.Errorf("missing file: exit %d, %q", code, errs)
 	}
-	code, out, errs := runProxy("-duration", "100ms", "-port-offset", "22000", "testdata/web.yaml")
+	code, out, errs := runProxy("-duration", "100ms", "-port-offset", "22000", "-nodeport-offset", "-8000", "testdata/web.yaml")
 	if code != 0 || !strings.Contains(out, "listening TCP 127.1.0.1:22080  default/web:http  ClusterIP 10.96.5.5:80  rr [10.244.1.5:8080]") {
 		t.Fatalf("exit %d, stderr %q\n%s", code, errs, out)
 	}
