@@ -2,6 +2,9 @@ package nftables
 
 import (
 	"net/netip"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/proxykit/proxykit/nat"
 	"github.com/proxykit/proxykit/rulegen"
@@ -48,40 +51,88 @@ func newFamRenderer(r *renderer, f Family, plan *rulegen.Plan) *famRenderer {
 	return fr
 }
 
-// renderAll renders every port of plan into fresh tables.
+// renderAll renders every port of plan into fresh tables: the ports in
+// parallel, then each shard's table (in parallel across shards).
 func (fr *famRenderer) renderAll(plan *rulegen.Plan) {
-	n := fr.r.shards
-	perShard := plan.Len()/n + 1
-	fr.shards = make([]*shardState, n)
-	for i := range fr.shards {
-		t := NewTable(fr.fam, fr.r.opts.ShardName(i))
-		t.Reserve(perShard*16, perShard*2)
-		for _, c := range fr.staticChains(i) {
-			_ = t.AddChain(c) // static names are valid and distinct
-		}
-		fr.shards[i] = &shardState{index: i, table: t, frags: make(map[servicemodel.ServicePortName]*fragment, perShard)}
-	}
+	names := plan.Names()
 	mf := modelFamily(fr.fam)
-	for _, name := range plan.Names() {
-		sp, _ := plan.Get(name)
-		pp := sp.Family(mf)
-		if pp == nil {
-			continue
+	frags := make([]*fragment, len(names))
+	parallel(len(names), 256, func(i int) {
+		sp, _ := plan.Get(names[i])
+		if pp := sp.Family(mf); pp != nil {
+			frags[i] = fr.renderPort(pp)
 		}
-		sh := fr.shards[shardOf(name, n)]
-		frag := fr.renderPort(pp)
-		sh.frags[name] = frag
-		for _, c := range frag.chains {
-			_ = sh.table.ReplaceChain(c)
-		}
-		for _, s := range frag.sets {
-			_ = sh.table.ReplaceSet(s)
+	})
+	n := fr.r.shards
+	fr.shards = make([]*shardState, n)
+	members := make([][]int, n)
+	for i, f := range frags {
+		if f != nil {
+			s := shardOf(names[i], n)
+			members[s] = append(members[s], i)
 		}
 	}
-	for _, sh := range fr.shards {
-		sh.dirty = [numSharedMaps]bool{true, true, true, true}
-		fr.rebuildMaps(sh)
+	parallel(n, 1, func(s int) {
+		fr.shards[s] = fr.buildShard(s, names, frags, members[s])
+	})
+}
+
+// buildShard builds shard s's table from the fragments of its members
+// (indexes into names and frags).
+func (fr *famRenderer) buildShard(s int, names []servicemodel.ServicePortName, frags []*fragment, members []int) *shardState {
+	t := NewTable(fr.fam, fr.r.opts.ShardName(s))
+	chains, sets := 16, 8
+	for _, i := range members {
+		chains += len(frags[i].chains)
+		sets += len(frags[i].sets)
 	}
+	t.Reserve(chains, sets)
+	for _, c := range fr.staticChains(s) {
+		_ = t.AddChain(c) // static names are valid and distinct
+	}
+	sh := &shardState{index: s, table: t, frags: make(map[servicemodel.ServicePortName]*fragment, len(members))}
+	for _, i := range members {
+		f := frags[i]
+		sh.frags[names[i]] = f
+		for _, c := range f.chains {
+			_ = t.ReplaceChain(c)
+		}
+		for _, set := range f.sets {
+			_ = t.ReplaceSet(set)
+		}
+	}
+	sh.dirty = [numSharedMaps]bool{true, true, true, true}
+	fr.rebuildMaps(sh)
+	sh.dirty = [numSharedMaps]bool{}
+	return sh
+}
+
+// parallel calls f(0..n-1) on GOMAXPROCS goroutines, handing out chunk
+// indexes at a time.
+func parallel(n, chunk int, f func(int)) {
+	workers := min(runtime.GOMAXPROCS(0), (n+chunk-1)/chunk)
+	if workers <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				start := int(next.Add(int64(chunk))) - chunk
+				if start >= n {
+					return
+				}
+				for i := start; i < min(start+chunk, n); i++ {
+					f(i)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // updatePorts re-renders the changed ports and records in scope every

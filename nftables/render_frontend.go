@@ -17,18 +17,18 @@ func (w *portWriter) externalChain() {
 	}
 	var rules []Rule
 	if !pp.ExternalLocal {
-		rules = append(rules, rule(Jump(chainMarkMasq)), rule(toSet(w.external, w.extAction)))
+		rules = append(rules, w.a.rule(w.markMasq), w.a.rule(toSet(w.external, w.extAction)))
 		w.addChain(w.n.ext, rules...)
 		return
 	}
 	internal := toSet(w.internal, w.intAction)
 	if local := w.fr.localMatch(false); local != nil {
-		rules = append(rules, rule(local, internal))
+		rules = append(rules, w.a.rule(local, internal))
 	}
 	rules = append(rules,
-		rule(MatchLocalSaddr{}, Jump(chainMarkMasq)),
-		rule(MatchLocalSaddr{}, internal),
-		rule(toSet(w.external, w.extAction)))
+		w.a.rule(MatchLocalSaddr{}, w.markMasq),
+		w.a.rule(MatchLocalSaddr{}, internal),
+		w.a.rule(toSet(w.external, w.extAction)))
 	w.addChain(w.n.ext, rules...)
 }
 
@@ -59,7 +59,7 @@ func (w *portWriter) frontends() {
 				continue // one element serves every NodePort address
 			}
 			nodePortDone = true
-			key := []Value{Proto(w.proto), Port(uint16(fe.Port))}
+			key := w.a.key(Proto(w.proto), Port(uint16(fe.Port)))
 			if pp.HasEndpoints {
 				w.elem(smNodePorts, key, Goto(w.n.ext))
 			} else {
@@ -87,7 +87,7 @@ func (w *portWriter) frontends() {
 }
 
 func (w *portWriter) key3(a netip.Addr, port int32) []Value {
-	return []Value{IP(a), Proto(w.proto), Port(uint16(port))}
+	return w.a.key(IP(a), Proto(w.proto), Port(uint16(port)))
 }
 
 // firewallChain writes the firewall- chain of the port's load-balancer IPs:
@@ -104,7 +104,7 @@ func (w *portWriter) firewallChain(ranges []netip.Prefix) {
 		if p.Addr().Is4() != (w.fr.fam == FamilyIPv4) {
 			continue
 		}
-		rules = append(rules, rule(MatchAddr{Field: w.fr.saddr, Prefix: p}, next))
+		rules = append(rules, w.a.rule(MatchAddr{Field: w.fr.saddr, Prefix: p}, next))
 	}
-	w.addChain(w.n.fw, append(rules, rule(Drop()))...)
+	w.addChain(w.n.fw, append(rules, w.a.rule(Drop()))...)
 }

@@ -2,6 +2,7 @@ package nftables
 
 import (
 	"hash/fnv"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -46,36 +47,48 @@ func (m sharedMap) name() string {
 
 // portNames are the names of one service port's chains and sets: a kind
 // prefix, then namespace/name/protocol/port (kube-proxy's style), so the
-// ruleset reads like the model.
+// ruleset reads like the model. They are cut from one string.
 type portNames struct {
 	id                        string // ns/name/tcp/80
-	service, local, ext, fw   string // chains (fw is also the source-range set)
+	service, local, ext, fw   string // chains
 	endpoints, endpointsLocal string // numgen maps
 }
 
+var portNameKinds = [...]string{"service-", "local-", "external-", "firewall-", "endpoints-", "endpoints-local-"}
+
 func newPortNames(pp *rulegen.PortPlan) portNames {
-	var b strings.Builder
-	b.Grow(len(pp.Name.Namespace) + len(pp.Name.Name) + 16)
-	b.WriteString(pp.Name.Namespace)
-	b.WriteByte('/')
-	b.WriteString(pp.Name.Name)
-	b.WriteByte('/')
-	b.WriteString(strings.ToLower(string(pp.Protocol)))
-	b.WriteByte('/')
-	b.WriteString(strconv.Itoa(int(pp.Port)))
-	id := b.String()
-	return portNames{id: id, service: "service-" + id, local: "local-" + id, ext: "external-" + id,
-		fw: "firewall-" + id, endpoints: "endpoints-" + id, endpointsLocal: "endpoints-local-" + id}
+	idb := make([]byte, 0, len(pp.Name.Namespace)+len(pp.Name.Name)+12)
+	idb = append(append(append(idb, pp.Name.Namespace...), '/'), pp.Name.Name...)
+	idb = append(append(idb, '/'), strings.ToLower(string(pp.Protocol))...)
+	idb = strconv.AppendInt(append(idb, '/'), int64(pp.Port), 10)
+	buf := make([]byte, 0, len(idb)*(len(portNameKinds)+1)+64)
+	buf = append(buf, idb...)
+	ends := [len(portNameKinds)]int{}
+	for i, k := range portNameKinds {
+		buf = append(append(buf, k...), idb...)
+		ends[i] = len(buf)
+	}
+	all := string(buf)
+	cut := func(i int) string { return all[ends[i]-len(portNameKinds[i])-len(idb) : ends[i]] }
+	return portNames{id: all[:len(idb)], service: cut(0), local: cut(1), ext: cut(2), fw: cut(3),
+		endpoints: cut(4), endpointsLocal: cut(5)}
 }
 
-// endpoint returns the suffix naming one endpoint of the port: its address
-// (':' spelled '.', which nft does not take in a bare name) and port.
-func (n portNames) endpoint(ep rulegen.Endpoint) string {
-	a := ep.Addr.String()
-	if ep.Addr.Is6() {
-		a = strings.ReplaceAll(a, ":", ".")
+// appendEndpoint appends the suffix naming one endpoint of the port: its
+// address (':' spelled '.', which nft does not take in a bare name) and
+// port.
+func (n portNames) appendEndpoint(b []byte, ep netip.AddrPort) []byte {
+	b = append(append(b, n.id...), "__"...)
+	start := len(b)
+	b = ep.Addr().AppendTo(b)
+	if ep.Addr().Is6() {
+		for i := start; i < len(b); i++ {
+			if b[i] == ':' {
+				b[i] = '.'
+			}
+		}
 	}
-	return n.id + "__" + a + "/" + strconv.Itoa(int(ep.Port))
+	return strconv.AppendInt(append(b, '/'), int64(ep.Port()), 10)
 }
 
 // shardOf picks a service's shard: a stable hash of namespace/name, so every
