@@ -39,6 +39,17 @@ type udpEcho struct {
 	pc   *net.UDPConn
 }
 
+// udpClient opens a connected UDP socket to fe, closed at the test's end.
+func udpClient(t *testing.T, fe netip.AddrPort) *net.UDPConn {
+	t.Helper()
+	c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(fe))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // ask sends msg on c and returns the reply.
 func ask(t *testing.T, c *net.UDPConn, msg string) string {
 	t.Helper()
@@ -65,11 +76,7 @@ func TestProxyUDPFlows(t *testing.T) {
 	counts := map[string]int{}
 	var clients []*net.UDPConn
 	for i := range 4 {
-		c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(fe))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c := udpClient(t, fe)
 		clients = append(clients, c)
 		first := ask(t, c, "q0")
 		backend, _, _ := strings.Cut(first, ":")
@@ -105,11 +112,7 @@ func TestProxyUDPDeadBackend(t *testing.T) {
 	plan := testPlan(t, svcSpec{name: "dns", proto: servicemodel.UDP, clusterIP: "10.96.0.53", backends: []netip.AddrPort{dead.addr, a.addr}})
 	p := startProxy(t, plan, ProxyOptions{})
 	fe := frontend(t, p, "dns", rulegen.ClusterIP)
-	c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(fe))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := udpClient(t, fe)
 	if got := ask(t, c, "x"); got != "dead:x" {
 		t.Fatalf("first flow: %q", got)
 	}
@@ -128,11 +131,7 @@ func TestProxyUDPFlowEndsWithItsBackend(t *testing.T) {
 	a, b := startUDPEcho(t, "a"), startUDPEcho(t, "b")
 	p := startProxy(t, testPlan(t, svcSpec{name: "dns", proto: servicemodel.UDP, clusterIP: "10.96.0.53", backends: []netip.AddrPort{a.addr}}), ProxyOptions{})
 	fe := frontend(t, p, "dns", rulegen.ClusterIP)
-	c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(fe))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := udpClient(t, fe)
 	if got := ask(t, c, "x"); got != "a:x" {
 		t.Fatalf("before: %q", got)
 	}
