@@ -70,21 +70,19 @@ func (o ProxyOptions) withDefaults() ProxyOptions {
 	return o
 }
 
-// planConfig resolves the listen mapping, reading the interface addresses
-// when neither Listen nor IsLocal is set.
-func (o ProxyOptions) planConfig() (planConfig, error) {
+// planConfig resolves the listen mapping with isLocal, the node's
+// addresses, unless Listen is set.
+func (o ProxyOptions) planConfig(isLocal func(netip.Addr) bool) planConfig {
 	o = o.withDefaults()
 	cfg := planConfig{listen: o.Listen, scheduler: o.Scheduler}
 	if cfg.listen == nil {
-		isLocal, err := o.isLocal()
-		if err != nil {
-			return cfg, err
-		}
 		cfg.listen = localListen(isLocal)
 	}
-	return cfg, nil
+	return cfg
 }
 
+// isLocal returns IsLocal, or the default: loopback and the interface
+// addresses, read now.
 func (o ProxyOptions) isLocal() (func(netip.Addr) bool, error) {
 	if o.IsLocal != nil {
 		return o.IsLocal, nil

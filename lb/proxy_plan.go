@@ -92,11 +92,11 @@ type planConfig struct {
 // frontends are not served. It reads the node's interface addresses when
 // opts.IsLocal and opts.Listen are nil.
 func PlanListeners(plan *rulegen.Plan, opts ProxyOptions) ([]ListenerSpec, error) {
-	cfg, err := opts.planConfig()
+	isLocal, err := opts.isLocal()
 	if err != nil {
 		return nil, err
 	}
-	specs, conflicts := cfg.plan(plan)
+	specs, conflicts := opts.planConfig(isLocal).plan(plan)
 	return specs, joinConflicts(conflicts)
 }
 

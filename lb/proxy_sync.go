@@ -24,18 +24,15 @@ func (p *Proxy) Sync(ctx context.Context, req rulegen.SyncRequest) (rulegen.Sync
 	if p.closed {
 		return rulegen.SyncResult{}, ErrProxyClosed
 	}
-	cfg, err := p.opts.planConfig()
+	isNode, err := p.opts.isLocal()
 	if err != nil {
 		return rulegen.SyncResult{}, err
 	}
-	specs, conflicts := cfg.plan(req.Plan)
+	specs, conflicts := p.opts.planConfig(isNode).plan(req.Plan)
 	for _, c := range conflicts {
 		p.log.Warn("frontend not served: address taken", "err", c)
 	}
-	isLocalClient, err := p.localClients(req.Plan)
-	if err != nil {
-		return rulegen.SyncResult{}, err
-	}
+	isLocalClient := localClients(req.Plan, isNode)
 	pools, rebuilt, err := p.buildPools(specs)
 	if err != nil {
 		return rulegen.SyncResult{}, err
@@ -80,16 +77,12 @@ func (p *Proxy) Sync(ctx context.Context, req rulegen.SyncRequest) (rulegen.Sync
 }
 
 // localClients returns the predicate for the ExternalLocal short-circuit:
-// the node's addresses (IsLocal) and the Plan's local pods.
-func (p *Proxy) localClients(plan *rulegen.Plan) (func(netip.Addr) bool, error) {
-	isNode, err := p.opts.isLocal()
-	if err != nil {
-		return nil, err
-	}
+// the node's addresses and the Plan's local pods.
+func localClients(plan *rulegen.Plan, isNode func(netip.Addr) bool) func(netip.Addr) bool {
 	det := plan.Config.LocalDetector
 	return func(a netip.Addr) bool {
 		return isNode(a) || (det.Implemented() && det.IsLocal(a, ""))
-	}, nil
+	}
 }
 
 // poolKey names the endpoint set a listener uses: the service port and
