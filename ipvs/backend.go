@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -120,7 +121,7 @@ func (b *Backend) Sync(ctx context.Context, req rulegen.SyncRequest) (rulegen.Sy
 			return rulegen.SyncResult{}, err
 		}
 	}
-	changed, err := b.updateDesired(req.Plan, req.Changed, full)
+	changed, touched, err := b.updateDesired(req.Plan, req.Changed, full)
 	if err != nil {
 		return rulegen.SyncResult{}, err
 	}
@@ -134,7 +135,11 @@ func (b *Backend) Sync(ctx context.Context, req rulegen.SyncRequest) (rulegen.Sy
 		b.cur = nil
 		return rulegen.SyncResult{NeedFull: true}, err
 	}
-	ops := Diff(b.cur, b.des.b.state, DiffOptions{Changed: changed, Terminating: b.term})
+	var pre, post Ops
+	if changed != nil {
+		pre, post = b.entryOps(touched, changed)
+	}
+	ops := slices.Concat(pre, Diff(b.cur, b.des.b.state, DiffOptions{Changed: changed, Terminating: b.term}), post)
 	res, err := b.opts.Kernel.Apply(ctx, ops)
 	if err != nil {
 		b.invalidate()

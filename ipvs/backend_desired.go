@@ -3,6 +3,7 @@ package ipvs
 import (
 	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/proxykit/proxykit/iptables"
 	"github.com/proxykit/proxykit/rulegen"
@@ -21,19 +22,19 @@ type desired struct {
 var modelFamilies = [2]servicemodel.IPFamily{servicemodel.IPv4, servicemodel.IPv6}
 
 // updateDesired brings the desired state to plan and returns what changed
-// (nil: everything may have).
-func (b *Backend) updateDesired(plan *rulegen.Plan, names []servicemodel.ServicePortName, full bool) (*Changed, error) {
+// (nil: everything may have) and the set entries it touched.
+func (b *Backend) updateDesired(plan *rulegen.Plan, names []servicemodel.ServicePortName, full bool) (*Changed, map[setRef]struct{}, error) {
 	d := b.des
 	if d == nil || full || names == nil || !sameNode(d.plan, plan) {
 		nd, err := b.renderAll(plan)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		b.des = nd
-		return nil, nil
+		return nil, nil, nil
 	}
 	ch := &Changed{}
-	sets := map[string]bool{}
+	touched := map[setRef]struct{}{}
 	cuts := false
 	note := func(c *portContrib) {
 		if c == nil {
@@ -44,7 +45,7 @@ func (b *Backend) updateDesired(plan *rulegen.Plan, names []servicemodel.Service
 		}
 		ch.Addresses = append(ch.Addresses, c.addrs...)
 		for _, e := range c.entries {
-			sets[e.set] = true
+			touched[e] = struct{}{}
 		}
 		cuts = cuts || len(c.shortcuts) > 0
 	}
@@ -76,15 +77,47 @@ func (b *Backend) updateDesired(plan *rulegen.Plan, names []servicemodel.Service
 			d.ports[n] = next
 		}
 	}
-	for s := range sets {
-		ch.Sets = append(ch.Sets, s)
-	}
-	slices.Sort(ch.Sets)
 	d.plan = plan
 	if cuts {
 		d.renderRules(plan)
 	}
-	return ch, nil
+	return ch, touched, nil
+}
+
+// entryOps returns the operations on the set entries a scoped sync touched:
+// additions, to run before the Diff's operations, and deletions, after.
+// (Diff compares named sets whole, which costs what the set holds; the
+// hairpin set holds an entry per endpoint.) A set missing from the kernel
+// is left to Diff, which creates it whole.
+func (b *Backend) entryOps(touched map[setRef]struct{}, ch *Changed) (pre, post Ops) {
+	des := b.des.b.state
+	missing := map[string]bool{}
+	for ref := range touched {
+		cur, want := b.cur.Sets[ref.set], des.Sets[ref.set]
+		if cur == nil || want == nil || !cur.SameSpec(want) {
+			missing[ref.set] = true
+			continue
+		}
+		_, inCur := cur.Entries[ref.entry]
+		_, inDes := want.Entries[ref.entry]
+		switch {
+		case inDes && !inCur:
+			pre = append(pre, Op{Kind: OpAddEntry, Set: want.Spec(), Entry: ref.entry})
+		case inCur && !inDes:
+			post = append(post, Op{Kind: OpDelEntry, Set: want.Spec(), Entry: ref.entry})
+		}
+	}
+	for s := range missing {
+		ch.Sets = append(ch.Sets, s)
+	}
+	slices.Sort(ch.Sets)
+	sortOps(pre)
+	sortOps(post)
+	return pre, post
+}
+
+func sortOps(ops Ops) {
+	slices.SortFunc(ops, func(a, b Op) int { return strings.Compare(a.String(), b.String()) })
 }
 
 // renderAll renders plan from scratch.

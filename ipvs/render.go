@@ -60,7 +60,7 @@ const setMaxElem = 1 << 20
 type builder struct {
 	r         portRenderer
 	state     *State
-	addrRefs  map[netip.Addr]int
+	addrRefs  map[netip.Addr]int // extra references: 1 for an object two ports share
 	entryRefs map[setRef]int
 }
 
@@ -88,19 +88,25 @@ func newBuilder(plan *rulegen.Plan, opts RenderOptions) (*builder, error) {
 	return b, nil
 }
 
-// add puts a contribution into the state.
+// add puts a contribution into the state. What is already there gains an
+// extra reference (kept only for shared objects, which are few).
 func (b *builder) add(c *portContrib) {
 	for _, vs := range c.services {
 		b.state.Services[vs.VSKey] = vs
 	}
 	for _, a := range c.addrs {
-		if b.addrRefs[a]++; b.addrRefs[a] == 1 {
+		if _, ok := b.state.Addresses[a]; ok {
+			b.addrRefs[a]++
+		} else {
 			b.state.Addresses[a] = struct{}{}
 		}
 	}
 	for _, e := range c.entries {
-		if b.entryRefs[e]++; b.entryRefs[e] == 1 {
-			b.state.Sets[e.set].Entries[e.entry] = struct{}{}
+		entries := b.state.Sets[e.set].Entries
+		if _, ok := entries[e.entry]; ok {
+			b.entryRefs[e]++
+		} else {
+			entries[e.entry] = struct{}{}
 		}
 	}
 }
@@ -113,14 +119,22 @@ func (b *builder) remove(c *portContrib) {
 		}
 	}
 	for _, a := range c.addrs {
-		if b.addrRefs[a]--; b.addrRefs[a] <= 0 {
-			delete(b.addrRefs, a)
+		if n := b.addrRefs[a]; n > 0 {
+			b.addrRefs[a] = n - 1
+			if n == 1 {
+				delete(b.addrRefs, a)
+			}
+		} else {
 			delete(b.state.Addresses, a)
 		}
 	}
 	for _, e := range c.entries {
-		if b.entryRefs[e]--; b.entryRefs[e] <= 0 {
-			delete(b.entryRefs, e)
+		if n := b.entryRefs[e]; n > 0 {
+			b.entryRefs[e] = n - 1
+			if n == 1 {
+				delete(b.entryRefs, e)
+			}
+		} else {
 			delete(b.state.Sets[e.set].Entries, e.entry)
 		}
 	}

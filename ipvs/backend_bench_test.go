@@ -1,0 +1,68 @@
+package ipvs
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/proxykit/proxykit/internal/fixture"
+	"github.com/proxykit/proxykit/rulegen"
+)
+
+// BenchmarkRenderDiff measures the pure path at n services x 10 endpoints
+// after one endpoint changed: a full Render plus a full Diff against the
+// previous render ("full"), and the Backend's incremental path on the fakes
+// (re-render the changed port, scoped Diff, apply to the fake; "sync").
+func BenchmarkRenderDiff(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("full/%d", n), func(b *testing.B) {
+			c, plan := benchPlan(b, n)
+			prev, err := Render(plan, RenderOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				snap, changed, _ := c.ChangeOneEndpoint(i%n, i)
+				next, _ := plan.Update(snap, changed)
+				r, err := Render(next, RenderOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if ops := Diff(prev.IPVS, r.IPVS, DiffOptions{}); len(ops) == 0 {
+					b.Fatal("no change")
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("sync/%d", n), func(b *testing.B) {
+			c, plan := benchPlan(b, n)
+			fb := newFakeBackend(b)
+			ctx := context.Background()
+			if _, err := fb.Sync(ctx, rulegen.SyncRequest{Plan: plan, Full: true}); err != nil {
+				b.Fatal(err)
+			}
+			p := plan
+			b.ResetTimer()
+			for i := range b.N {
+				snap, changed, _ := c.ChangeOneEndpoint(i%n, i)
+				p, _ = p.Update(snap, changed)
+				if _, err := fb.Sync(ctx, rulegen.SyncRequest{Plan: p, Changed: changed}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func benchPlan(b *testing.B, n int) (*fixture.Cluster, *rulegen.Plan) {
+	b.Helper()
+	c, err := fixture.New(n, 10)
+	if err != nil {
+		b.Fatal(err)
+	}
+	plan, err := rulegen.Compile(c.Snapshot, fixture.Node(), fixture.Config())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c, plan
+}
