@@ -50,8 +50,9 @@ func (o ProxyOptions) budget() retryBudget {
 // connect chooses backends for key and dials them until one answers: first
 // the client's affinity backend, then the scheduler's picks, then (when the
 // scheduler repeats itself, as hashes do) the untried backends in order.
+// Backends in exclude count as tried.
 // Cancelling ctx (the proxy's) interrupts them.
-func connect[C any](ctx context.Context, pl *pool, key PickKey, rb retryBudget,
+func connect[C any](ctx context.Context, pl *pool, key PickKey, rb retryBudget, exclude []string,
 	dial func(context.Context, netip.AddrPort) (C, error)) (C, lease, error) {
 	var zero C
 	end := time.Now().Add(rb.total)
@@ -60,7 +61,7 @@ func connect[C any](ctx context.Context, pl *pool, key PickKey, rb retryBudget,
 		attempts = len(pl.eps)
 	}
 	var triedBuf [4]string
-	tried := triedBuf[:0]
+	tried := append(triedBuf[:0], exclude...)
 	var errs []error
 	for len(tried) < attempts {
 		ls, err := pl.choose(key, tried)
@@ -86,7 +87,7 @@ func connect[C any](ctx context.Context, pl *pool, key PickKey, rb retryBudget,
 			break
 		}
 	}
-	return zero, lease{}, &DialError{Attempts: len(tried), Err: errors.Join(errs...)}
+	return zero, lease{}, &DialError{Attempts: len(tried) - len(exclude), Err: errors.Join(errs...)}
 }
 
 // choose returns the next backend to try for key, none of tried.

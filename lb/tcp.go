@@ -47,7 +47,7 @@ func (p *Proxy) handleTCP(l *listener, c *net.TCPConn) {
 		return
 	}
 	key := PickKey{Client: client, Dest: r.dest(l.bound)}
-	up, ls, err := connect(l.gen.ctx, pl, key, p.opts.budget(), dialTCP)
+	up, ls, err := connect(l.gen.ctx, pl, key, p.opts.budget(), nil, dialTCP)
 	if err != nil {
 		p.log.Warn("no backend reachable", "service", r.spec.Service, "client", client, "err", err)
 		reset(c)

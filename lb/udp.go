@@ -1,12 +1,14 @@
 package lb
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -24,6 +26,11 @@ type udpFlow struct {
 	up     *net.UDPConn
 	lease  lease
 	last   atomic.Int64 // unix nanoseconds of the last datagram either way
+	// first is the flow's first datagram until a reply arrives (only the
+	// reply goroutine touches it); tried the backends the flow's datagrams
+	// were sent to, this one last.
+	first []byte
+	tried []string
 }
 
 // maxDatagram is the largest UDP payload (IPv4: 65507, IPv6 jumbograms aside).
@@ -50,17 +57,17 @@ func (p *Proxy) serveUDP(l *listener) {
 			continue
 		}
 		delay = 0
-		p.forwardUDP(l, unmapped(client), buf[:n])
+		p.forwardUDP(l, unmapped(client), buf[:n], nil)
 	}
 }
 
-// forwardUDP sends one client datagram to its flow's backend. When the flow
-// ended meanwhile (idle timeout) it opens a new one and sends again; when
-// the backend is gone (an earlier ICMP unreachable makes the write fail),
-// the flow ends and the next datagram opens a flow to another backend.
-func (p *Proxy) forwardUDP(l *listener, client netip.AddrPort, msg []byte) {
-	for range 2 {
-		f := p.udpFlow(l, client)
+// forwardUDP sends one client datagram to its flow's backend. When the
+// flow ended meanwhile (idle timeout), or its backend is known to refuse
+// (an ICMP unreachable makes the write fail with ECONNREFUSED), it opens a
+// flow to another backend, excluding those that refused, and sends again.
+func (p *Proxy) forwardUDP(l *listener, client netip.AddrPort, msg []byte, exclude []string) {
+	for range maxUDPTries {
+		f := p.udpFlow(l, client, exclude, msg)
 		if f == nil {
 			return
 		}
@@ -70,16 +77,24 @@ func (p *Proxy) forwardUDP(l *listener, client netip.AddrPort, msg []byte) {
 			return
 		}
 		l.udp.end(f)
-		if !errors.Is(err, net.ErrClosed) {
+		switch {
+		case errors.Is(err, syscall.ECONNREFUSED):
+			exclude = f.tried
+		case !errors.Is(err, net.ErrClosed):
 			p.log.Debug("udp write", "client", client, "backend", f.lease.b.ID, "err", err)
 			return
 		}
 	}
 }
 
-// udpFlow returns the client's flow, opening it if needed; nil drops the
-// datagram (rejected, refused by source ranges, or no backend).
-func (p *Proxy) udpFlow(l *listener, client netip.AddrPort) *udpFlow {
+// maxUDPTries bounds the flows one datagram may open.
+const maxUDPTries = 8
+
+// udpFlow returns the client's flow, opening one (to a backend not in
+// exclude) if needed; nil drops the datagram (rejected, refused by source
+// ranges, or no backend). A new flow keeps a copy of msg, its first
+// datagram, until the first reply, to resend it past a refusing backend.
+func (p *Proxy) udpFlow(l *listener, client netip.AddrPort, exclude []string, msg []byte) *udpFlow {
 	u := l.udp
 	u.mu.Lock()
 	f := u.flows[client]
@@ -93,13 +108,21 @@ func (p *Proxy) udpFlow(l *listener, client netip.AddrPort) *udpFlow {
 		return nil
 	}
 	key := PickKey{Client: client, Dest: r.dest(l.bound)}
-	up, ls, err := connect(l.gen.ctx, pl, key, p.opts.budget(), dialUDP)
+	up, ls, err := connect(l.gen.ctx, pl, key, p.opts.budget(), exclude, dialUDP)
 	if err != nil {
 		p.log.Warn("no backend reachable", "service", r.spec.Service, "client", client, "err", err)
 		return nil
 	}
-	f = &udpFlow{client: client, up: up, lease: ls}
+	f = &udpFlow{client: client, up: up, lease: ls, first: bytes.Clone(msg),
+		tried: append(exclude[:len(exclude):len(exclude)], ls.b.ID)}
 	u.mu.Lock()
+	if other := u.flows[client]; other != nil {
+		// A concurrent resend opened one first: use it.
+		u.mu.Unlock()
+		up.Close()
+		ls.release()
+		return other
+	}
 	u.flows[client] = f
 	u.mu.Unlock()
 	l.active.Add(1)
@@ -110,21 +133,31 @@ func (p *Proxy) udpFlow(l *listener, client netip.AddrPort) *udpFlow {
 }
 
 // udpReplies copies the backend's datagrams back to the client until the
-// flow is idle for UDPIdleTimeout or its socket fails or closes.
+// flow is idle for UDPIdleTimeout or its socket fails or closes. When the
+// backend refuses (ICMP unreachable) before its first reply, the flow's
+// first datagram goes to another backend.
 func (p *Proxy) udpReplies(l *listener, f *udpFlow) {
 	defer l.gen.wg.Done()
-	defer func() {
-		l.udp.end(f)
-		l.active.Add(-1)
-		l.gen.conns.remove(f.up)
-		f.lease.release()
-	}()
+	refused := p.relayReplies(l, f)
+	l.udp.end(f)
+	l.active.Add(-1)
+	l.gen.conns.remove(f.up)
+	f.lease.release()
+	if refused && f.first != nil {
+		p.log.Debug("udp backend refused; resending", "client", f.client, "backend", f.lease.b.ID)
+		p.forwardUDP(l, f.client, f.first, f.tried)
+	}
+}
+
+// relayReplies is udpReplies' loop; it reports whether it ended because
+// the backend refused.
+func (p *Proxy) relayReplies(l *listener, f *udpFlow) (refused bool) {
 	idle := p.opts.UDPIdleTimeout
 	buf := make([]byte, maxDatagram)
 	for {
 		deadline := time.Unix(0, f.last.Load()).Add(idle)
 		if !time.Now().Before(deadline) {
-			return
+			return false
 		}
 		f.up.SetReadDeadline(deadline)
 		n, err := f.up.Read(buf)
@@ -132,11 +165,12 @@ func (p *Proxy) udpReplies(l *listener, f *udpFlow) {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				continue // re-check: a client datagram may have moved last
 			}
-			return
+			return errors.Is(err, syscall.ECONNREFUSED)
 		}
+		f.first = nil
 		f.last.Store(time.Now().UnixNano())
 		if _, err := l.udp.pc.WriteToUDPAddrPort(buf[:n], f.client); err != nil && errors.Is(err, net.ErrClosed) {
-			return
+			return false
 		}
 	}
 }

@@ -143,3 +143,31 @@ func TestProxyUDPFlowEndsWithItsBackend(t *testing.T) {
 		t.Fatalf("after the backend left: %q", got)
 	}
 }
+
+// A flow's first datagram that meets a refusing backend (ICMP port
+// unreachable) is resent to another one: the client sends once and gets
+// its answer.
+func TestProxyUDPFirstDatagramPastDeadBackend(t *testing.T) {
+	for _, sched := range []string{RoundRobin, SourceHashing} {
+		t.Run(sched, func(t *testing.T) {
+			a, dead := startUDPEcho(t, "a"), startUDPEcho(t, "dead")
+			dead.pc.Close()
+			plan := testPlan(t, svcSpec{name: "dns", proto: servicemodel.UDP, clusterIP: "10.96.0.53", scheduler: sched,
+				backends: []netip.AddrPort{dead.addr, a.addr}})
+			p := startProxy(t, plan, ProxyOptions{})
+			fe := frontend(t, p, "dns", rulegen.ClusterIP)
+			for i := range 4 {
+				c := udpClient(t, fe)
+				if _, err := c.Write([]byte("once")); err != nil {
+					t.Fatal(err)
+				}
+				c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				buf := make([]byte, 64)
+				n, err := c.Read(buf)
+				if err != nil || string(buf[:n]) != "a:once" {
+					t.Fatalf("client %d: %q, %v", i, buf[:n], err)
+				}
+			}
+		})
+	}
+}
