@@ -41,7 +41,8 @@ func (r *route) poolFor(client netip.Addr) *pool {
 }
 
 // dest is the PickKey destination: the frontend's address, or for a
-// NodePort on every address, the listener's.
+// NodePort on every address, the connection's local address (TCP) or the
+// listener's (UDP).
 func (r *route) dest(bound netip.AddrPort) netip.AddrPort {
 	if fe := r.spec.Frontend; fe.Addr.IsValid() {
 		return netip.AddrPortFrom(fe.Addr, uint16(fe.Port))

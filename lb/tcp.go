@@ -46,7 +46,7 @@ func (p *Proxy) handleTCP(l *listener, c *net.TCPConn) {
 		reset(c)
 		return
 	}
-	key := PickKey{Client: client, Dest: r.dest(l.bound)}
+	key := PickKey{Client: client, Dest: r.dest(unmapped(c.LocalAddr().(*net.TCPAddr).AddrPort()))}
 	up, ls, err := connect(l.gen.ctx, pl, key, p.opts.budget(), nil, dialTCP)
 	if err != nil {
 		p.log.Warn("no backend reachable", "service", r.spec.Service, "client", client, "err", err)
