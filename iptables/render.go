@@ -3,7 +3,9 @@ package iptables
 import (
 	"fmt"
 	"net/netip"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/proxykit/proxykit/nat"
 	"github.com/proxykit/proxykit/rulegen"
@@ -98,8 +100,9 @@ func (r *renderer) update(plan *rulegen.Plan, changed []servicemodel.ServicePort
 	}
 	var refs []ChainRef
 	var dirty [numShared]bool
-	for _, name := range changed {
-		refs = r.updatePort(name, refs, &dirty)
+	frags := r.renderPorts(changed)
+	for i, name := range changed {
+		refs = r.installPort(name, frags[i], refs, &dirty)
 	}
 	for s := sharedChain(0); s < numShared; s++ {
 		if dirty[s] || full {
@@ -132,15 +135,45 @@ func sameNodeConfig(a, b *rulegen.Plan) bool {
 		a.Config.MasqueradeAll == b.Config.MasqueradeAll
 }
 
-// updatePort re-renders one service port and replaces its chains.
-func (r *renderer) updatePort(name servicemodel.ServicePortName, refs []ChainRef, dirty *[numShared]bool) []ChainRef {
-	old := r.frags[name]
-	var next *fragment
-	if sp, ok := r.plan.Get(name); ok {
-		if pp := sp.Family(r.modelFamily()); pp != nil {
-			next = r.renderPort(pp)
+// parallelMin is the number of ports from which rendering is spread over
+// the CPUs.
+const parallelMin = 512
+
+// renderPorts renders the named ports (nil for a port the plan no longer
+// has in this family), in parallel when there are many. Rendering a port
+// reads only the plan and the renderer's settings.
+func (r *renderer) renderPorts(names []servicemodel.ServicePortName) []*fragment {
+	frags := make([]*fragment, len(names))
+	one := func(i int) {
+		if sp, ok := r.plan.Get(names[i]); ok {
+			if pp := sp.Family(r.modelFamily()); pp != nil {
+				frags[i] = r.renderPort(pp)
+			}
 		}
 	}
+	workers := min(runtime.GOMAXPROCS(0), len(names)/parallelMin)
+	if workers <= 1 {
+		for i := range names {
+			one(i)
+		}
+		return frags
+	}
+	r.probability(maxEndpoints) // fill the cache before sharing it
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(names); i += workers {
+				one(i)
+			}
+		})
+	}
+	wg.Wait()
+	return frags
+}
+
+// installPort replaces a port's chains with its newly rendered fragment.
+func (r *renderer) installPort(name servicemodel.ServicePortName, next *fragment, refs []ChainRef, dirty *[numShared]bool) []ChainRef {
+	old := r.frags[name]
 	if next == nil {
 		delete(r.frags, name)
 		next = &fragment{}
@@ -210,8 +243,16 @@ func (r *renderer) chain(name string, rules ...Rule) *Chain {
 	return &Chain{Name: name, Rules: rules}
 }
 
-// probability returns the statistic probability 1/n as iptables-save prints it.
+// maxEndpoints is how many probabilities the cache holds; larger endpoint
+// sets compute theirs each time.
+const maxEndpoints = 256
+
+// probability returns the statistic probability 1/n as iptables-save prints
+// it. The cache is filled up to maxEndpoints before ports render in parallel.
 func (r *renderer) probability(n int) string {
+	if n > maxEndpoints {
+		return StatisticProbability(1 / float64(n))
+	}
 	for len(r.probs) <= n {
 		r.probs = append(r.probs, StatisticProbability(1/float64(max(len(r.probs), 1))))
 	}

@@ -4,9 +4,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/proxykit/proxykit/internal/fixture"
 	"github.com/proxykit/proxykit/internal/sample"
 	"github.com/proxykit/proxykit/nat"
 	"github.com/proxykit/proxykit/rulegen"
+	"github.com/proxykit/proxykit/servicemodel"
 )
 
 func samplePlan(t testing.TB) *rulegen.Plan {
@@ -76,5 +78,31 @@ func TestDefaultConfigIsKubeProxys(t *testing.T) {
 	rs, _ := Render(plan, IPv4, RenderOptions{})
 	if !strings.Contains(string(rs.Bytes()), "-m addrtype --dst-type LOCAL -j KUBE-NODEPORTS") {
 		t.Fatal("NodePorts not on every local address")
+	}
+}
+
+// TestParallelRenderEqualsSequential: a large plan rendered at once (ports
+// spread over the CPUs) equals the same plan rendered port by port.
+func TestParallelRenderEqualsSequential(t *testing.T) {
+	c, err := fixture.New(1500, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, _ := rulegen.Compile(c.Snapshot, fixture.Node(), fixture.Config())
+	whole, err := Render(plan, IPv4, RenderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	emptySnap, _ := servicemodel.NewSnapshot(nil, nil)
+	empty, _ := rulegen.Compile(emptySnap, fixture.Node(), fixture.Config())
+	r, _ := newRenderer(IPv4, RenderOptions{})
+	r.update(empty, nil)
+	names := plan.Names()
+	var rs *Ruleset
+	for i := 0; i < len(names); i += 100 {
+		rs, _ = r.update(plan, names[i:min(i+100, len(names))])
+	}
+	if !rs.Equal(whole) {
+		t.Fatal("parallel and sequential renders differ")
 	}
 }
