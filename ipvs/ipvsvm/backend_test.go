@@ -16,7 +16,7 @@ import (
 )
 
 // nsBackend opens a Backend on a testNS, with legacy iptables there.
-func nsBackend(t *testing.T, ns *testNS, opts ipvs.BackendOptions) (*ipvs.Backend, *ipvs.Real) {
+func nsBackend(t testing.TB, ns *testNS, opts ipvs.BackendOptions) (*ipvs.Backend, *ipvs.Real) {
 	t.Helper()
 	k := ns.open(t, ipvs.Options{})
 	exec, err := iptables.NewExec(t.Context(), iptables.ExecOptions{Variant: iptables.Legacy, Run: iptables.NetNSRunner(ns.h)})
