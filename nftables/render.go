@@ -85,19 +85,27 @@ func KubeProxyConfig(cfg rulegen.Config) rulegen.Config {
 // Render returns the ruleset that serves plan: per family (ip, ip6) one
 // table, or opts.Shards tables, each holding
 //
-//   - base chains nat-prerouting/nat-output (jump services), and in shard 0
-//     nat-postrouting (masquerading of marked packets);
+//   - base chains nat-prerouting and nat-output (jump services), and in
+//     shard 0 nat-postrouting (masquerading of marked packets: one chain
+//     serves the marks every shard sets);
 //   - services: `daddr . l4proto . dport vmap @service-ips`, then the
 //     NodePort dispatch `l4proto . dport vmap @service-nodeports` for the
-//     NodePort addresses;
+//     NodePort addresses (every local address but localhost, unless
+//     localhost NodePorts are on; or the configured ones);
 //   - per service port: service-/local- chains choosing an endpoint by
-//     `numgen random mod N vmap @endpoints-...` (a named map), external-
-//     chains (masquerade and the ETP=Local short-circuits), firewall- chains
-//     and interval sets (LoadBalancer source ranges), endpoint- chains
-//     (hairpin masquerade, affinity update, DNAT) and affinity- dynamic sets;
-//   - filter-input/forward/output (priority -10): new connections to a
-//     service without endpoints look up no-endpoint-services/-nodeports and
-//     are rejected (or dropped, for ITP=Local without local endpoints).
+//     `numgen random mod N vmap @endpoints-...` (a named map) after the
+//     ClusterIP masquerade rule and the affinity lookups; external- chains
+//     (masquerade, the ETP=Local short-circuits for pod and node traffic,
+//     drop without local endpoints); firewall- chains (LoadBalancer source
+//     ranges, others dropped); endpoint- chains (hairpin masquerade,
+//     affinity update, DNAT) and affinity- dynamic sets with the timeout;
+//   - reject-chain: the map verdict of a frontend without endpoints (ITP=
+//     Local without local endpoints maps to drop). These verdicts sit in
+//     the NAT maps, which see the first packet of every connection, rather
+//     than in filter base chains: each base chain costs the kernel a walk
+//     of its graph on every commit.
+//
+// The masquerade mark is set inline (`meta mark set meta mark | M`).
 func Render(plan *rulegen.Plan, opts RenderOptions) (*Ruleset, error) {
 	r, err := newRenderer(opts)
 	if err != nil {

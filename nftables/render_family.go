@@ -3,6 +3,7 @@ package nftables
 import (
 	"net/netip"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -30,7 +31,8 @@ type shardState struct {
 	index  int
 	table  *Table
 	frags  map[servicemodel.ServicePortName]*fragment
-	cloned bool // the table was cloned during this update
+	names  []servicemodel.ServicePortName // of frags, sorted
+	cloned bool                           // the table was cloned during this update
 	dirty  [numSharedMaps]bool
 }
 
@@ -90,10 +92,12 @@ func (fr *famRenderer) buildShard(s int, names []servicemodel.ServicePortName, f
 	for _, c := range fr.staticChains(s) {
 		_ = t.AddChain(c) // static names are valid and distinct
 	}
-	sh := &shardState{index: s, table: t, frags: make(map[servicemodel.ServicePortName]*fragment, len(members))}
+	sh := &shardState{index: s, table: t, frags: make(map[servicemodel.ServicePortName]*fragment, len(members)),
+		names: make([]servicemodel.ServicePortName, 0, len(members))}
 	for _, i := range members {
 		f := frags[i]
 		sh.frags[names[i]] = f
+		sh.names = append(sh.names, names[i])
 		for _, c := range f.chains {
 			_ = t.ReplaceChain(c)
 		}
@@ -101,7 +105,7 @@ func (fr *famRenderer) buildShard(s int, names []servicemodel.ServicePortName, f
 			_ = t.ReplaceSet(set)
 		}
 	}
-	sh.dirty = [numSharedMaps]bool{true, true, true, true}
+	sh.dirty = [numSharedMaps]bool{true, true}
 	fr.rebuildMaps(sh)
 	sh.dirty = [numSharedMaps]bool{}
 	return sh
@@ -146,11 +150,16 @@ func (fr *famRenderer) updatePorts(changed []servicemodel.ServicePortName, scope
 		}
 		old := sh.frags[name]
 		next := &fragment{}
+		i, found := slices.BinarySearchFunc(sh.names, name, servicemodel.ServicePortName.Compare)
 		if sp, ok := fr.plan.Get(name); ok && sp.Family(mf) != nil {
 			next = fr.renderPort(sp.Family(mf))
 			sh.frags[name] = next
-		} else {
+			if !found {
+				sh.names = slices.Insert(sh.names, i, name)
+			}
+		} else if found {
 			delete(sh.frags, name)
+			sh.names = slices.Delete(sh.names, i, i+1)
 		}
 		if old == nil {
 			old = &fragment{}
@@ -205,7 +214,7 @@ func swap[T any](old, next []T, name func(T) string, put func(T), remove, touche
 }
 
 // rebuildMaps rewrites the shard's dirty shared maps from its fragments, in
-// the plan's name order.
+// name order.
 func (fr *famRenderer) rebuildMaps(sh *shardState) {
 	var sets [numSharedMaps]*Set
 	for m := range numSharedMaps {
@@ -216,7 +225,7 @@ func (fr *famRenderer) rebuildMaps(sh *shardState) {
 	// A key two services claim (an external IP shared on one port) goes
 	// to the first in name order, as the first matching rule would.
 	var seen [numSharedMaps]map[[3]Value]bool
-	for _, name := range fr.plan.Names() {
+	for _, name := range sh.names {
 		f := sh.frags[name]
 		if f == nil {
 			continue

@@ -42,18 +42,15 @@ func (w *portWriter) hasExternal() bool {
 }
 
 // frontends adds the port's elements to the shared maps: where each
-// frontend's traffic goes, or its no-endpoint verdict.
+// frontend's traffic goes, or its verdict when it has no endpoints (the
+// reject chain; drop for ITP=Local without local endpoints).
 func (w *portWriter) frontends() {
 	pp := w.pp
 	var nodePortDone, fwDone bool
 	for _, fe := range pp.Frontends {
 		switch {
 		case fe.Kind == rulegen.ClusterIP:
-			if w.intAction == rulegen.Forward {
-				w.elem(smServiceIPs, w.key3(fe.Addr, fe.Port), Goto(w.internal))
-			} else {
-				w.elem(smNoEPServices, w.key3(fe.Addr, fe.Port), toSet("", w.intAction))
-			}
+			w.elem(smServiceIPs, w.key3(fe.Addr, fe.Port), toSet(w.internal, w.intAction))
 		case fe.Kind == rulegen.NodePort:
 			if nodePortDone {
 				continue // one element serves every NodePort address
@@ -63,7 +60,7 @@ func (w *portWriter) frontends() {
 			if pp.HasEndpoints {
 				w.elem(smNodePorts, key, Goto(w.n.ext))
 			} else {
-				w.elem(smNoEPNodePorts, key, Goto(chainReject))
+				w.elem(smNodePorts, key, Goto(chainReject))
 			}
 		default:
 			target := w.n.ext
@@ -74,14 +71,10 @@ func (w *portWriter) frontends() {
 				}
 				target = w.n.fw
 			}
-			if pp.HasEndpoints {
-				w.elem(smServiceIPs, w.key3(fe.Addr, fe.Port), Goto(target))
-			} else {
-				if target == w.n.ext {
-					target = chainReject
-				}
-				w.elem(smNoEPServices, w.key3(fe.Addr, fe.Port), Goto(target))
+			if !pp.HasEndpoints && target == w.n.ext {
+				target = chainReject
 			}
+			w.elem(smServiceIPs, w.key3(fe.Addr, fe.Port), Goto(target))
 		}
 	}
 }
@@ -92,8 +85,7 @@ func (w *portWriter) key3(a netip.Addr, port int32) []Value {
 
 // firewallChain writes the firewall- chain of the port's load-balancer IPs:
 // allowed sources go on (to the external- chain, or to the reject chain
-// when the port has no endpoints); the others are dropped. It is reached
-// from the nat maps, or from the filter no-endpoint map.
+// when the port has no endpoints); the others are dropped.
 func (w *portWriter) firewallChain(ranges []netip.Prefix) {
 	next := Goto(w.n.ext)
 	if !w.pp.HasEndpoints {

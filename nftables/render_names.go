@@ -14,19 +14,12 @@ import (
 const (
 	mapServiceIPs       = "service-ips"
 	mapServiceNodePorts = "service-nodeports"
-	mapNoEPServices     = "no-endpoint-services"
-	mapNoEPNodePorts    = "no-endpoint-nodeports"
 
 	chainNatPrerouting  = "nat-prerouting"
 	chainNatOutput      = "nat-output"
 	chainNatPostrouting = "nat-postrouting"
 	chainServices       = "services"
-	chainMarkMasq       = "mark-for-masquerade"
 	chainMasquerading   = "masquerading"
-	chainFilterInput    = "filter-input"
-	chainFilterForward  = "filter-forward"
-	chainFilterOutput   = "filter-output"
-	chainEndpointsCheck = "endpoints-check"
 	chainReject         = "reject-chain"
 )
 
@@ -36,13 +29,11 @@ type sharedMap uint8
 const (
 	smServiceIPs sharedMap = iota
 	smNodePorts
-	smNoEPServices
-	smNoEPNodePorts
 	numSharedMaps
 )
 
 func (m sharedMap) name() string {
-	return [...]string{mapServiceIPs, mapServiceNodePorts, mapNoEPServices, mapNoEPNodePorts}[m]
+	return [...]string{mapServiceIPs, mapServiceNodePorts}[m]
 }
 
 // portNames are the names of one service port's chains and sets: a kind

@@ -16,7 +16,9 @@ type portWriter struct {
 	frag  *fragment
 	a     *arena
 	proto uint8
-	// boxed once per port
+	// boxed once per port; markMasq sets the masquerade mark inline (a jump
+	// to a marking chain per endpoint would make the kernel's validation of
+	// every commit walk that chain 100k times)
 	protoStmt, markMasq Stmt
 	// the chains internal and external traffic go to; "" when the set has
 	// no endpoints (the action is then in intAction/extAction)
@@ -46,7 +48,7 @@ func (fr *famRenderer) renderPort(pp *rulegen.PortPlan) *fragment {
 	w := &portWriter{fr: fr, pp: pp, n: newPortNames(pp), proto: protoNumbers[string(pp.Protocol)],
 		a:    newArena(rules, stmts, neps+3*nfe, neps+nfe, neps+3),
 		frag: &fragment{chains: make([]*Chain, 0, neps+3)}}
-	w.protoStmt, w.markMasq = MatchProto{Proto: w.proto}, Jump(chainMarkMasq)
+	w.protoStmt, w.markMasq = MatchProto{Proto: w.proto}, SetMark{Op: MarkOr, Value: fr.mark.Value}
 	w.endpointNames()
 	w.choices()
 	w.externalChain()

@@ -7,12 +7,14 @@ import (
 	"github.com/proxykit/proxykit/rulegen"
 )
 
-// The priorities of the base chains: NAT at dstnat/srcnat, as kube-proxy;
-// the no-endpoint checks just before the default filter priority.
+// The priorities of the base chains: dstnat and srcnat, as kube-proxy.
+// There are no filter chains: the reject and drop verdicts of services
+// without (usable) endpoints sit in the NAT maps (nat chains see exactly
+// the first packet of each connection), because every base chain costs
+// the kernel a walk of its graph on each commit.
 const (
 	prioDstNAT = -100
 	prioSrcNAT = 100
-	prioFilter = -10
 )
 
 func rule(stmts ...Stmt) Rule { return Rule{Stmts: stmts} }
@@ -24,7 +26,7 @@ func baseChain(name, typ, hook string, prio int, rules ...Rule) *Chain {
 // sharedMapDef returns the definition (without elements) of a shared map.
 func (fr *famRenderer) sharedMapDef(m sharedMap) *Set {
 	key := []DataType{TypeInetProto, TypeInetService}
-	if m == smServiceIPs || m == smNoEPServices {
+	if m == smServiceIPs {
 		key = []DataType{fr.addrType, TypeInetProto, TypeInetService}
 	}
 	return &Set{Name: m.name(), Key: key, Verdict: true}
@@ -35,16 +37,10 @@ func (fr *famRenderer) sharedMapDef(m sharedMap) *Set {
 func (fr *famRenderer) staticChains(shard int) []*Chain {
 	m := fr.mark
 	toServices := rule(Jump(chainServices))
-	newConn := rule(MatchCtState{States: CtNew}, Jump(chainEndpointsCheck))
 	chains := []*Chain{
 		baseChain(chainNatPrerouting, "nat", "prerouting", prioDstNAT, toServices),
 		baseChain(chainNatOutput, "nat", "output", prioDstNAT, toServices),
 		{Name: chainServices, Rules: fr.dispatch(mapServiceIPs, mapServiceNodePorts)},
-		{Name: chainMarkMasq, Rules: []Rule{rule(SetMark{Op: MarkOr, Value: m.Value})}},
-		baseChain(chainFilterInput, "filter", "input", prioFilter, newConn),
-		baseChain(chainFilterForward, "filter", "forward", prioFilter, newConn),
-		baseChain(chainFilterOutput, "filter", "output", prioFilter, newConn),
-		{Name: chainEndpointsCheck, Rules: fr.dispatch(mapNoEPServices, mapNoEPNodePorts)},
 		{Name: chainReject, Rules: []Rule{rule(Reject{})}},
 	}
 	if shard == 0 {
