@@ -66,3 +66,18 @@ func benchPlan(b *testing.B, n int) (*fixture.Cluster, *rulegen.Plan) {
 	}
 	return c, plan
 }
+
+// BenchmarkRender measures one full Render at n services x 10 endpoints.
+func BenchmarkRender(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			_, plan := benchPlan(b, n)
+			b.ResetTimer()
+			for range b.N {
+				if _, err := Render(plan, RenderOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -93,9 +93,9 @@ func (b *Backend) entryOps(touched map[setRef]struct{}, ch *Changed) (pre, post 
 	des := b.des.b.state
 	missing := map[string]bool{}
 	for ref := range touched {
-		cur, want := b.cur.Sets[ref.set], des.Sets[ref.set]
+		cur, want := b.cur.Sets[ref.set.Name], des.Sets[ref.set.Name]
 		if cur == nil || want == nil || !cur.SameSpec(want) {
-			missing[ref.set] = true
+			missing[ref.set.Name] = true
 			continue
 		}
 		_, inCur := cur.Entries[ref.entry]

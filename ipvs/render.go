@@ -39,6 +39,7 @@ func Render(plan *rulegen.Plan, opts RenderOptions) (*Rendered, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.state.Services = make(map[VSKey]*VirtualServer, 2*plan.Len())
 	for _, f := range []servicemodel.IPFamily{servicemodel.IPv4, servicemodel.IPv6} {
 		for _, pp := range plan.Ports(f) {
 			b.add(b.r.render(pp))
@@ -78,11 +79,13 @@ func newBuilder(plan *rulegen.Plan, opts RenderOptions) (*builder, error) {
 		addrRefs:  map[netip.Addr]int{},
 		entryRefs: map[setRef]int{},
 	}
-	for _, v6 := range []bool{false, true} {
+	for i, v6 := range []bool{false, true} {
+		b.r.sets[i] = map[string]*IPSet{}
 		for _, s := range companionSets {
 			set := NewIPSet(SetName(opts.SetPrefix, s.name, v6), s.typ, v6)
 			set.MaxElem = setMaxElem
 			b.state.AddSet(set)
+			b.r.sets[i][s.name] = set
 		}
 	}
 	return b, nil
@@ -102,7 +105,7 @@ func (b *builder) add(c *portContrib) {
 		}
 	}
 	for _, e := range c.entries {
-		entries := b.state.Sets[e.set].Entries
+		entries := e.set.Entries
 		if _, ok := entries[e.entry]; ok {
 			b.entryRefs[e]++
 		} else {
@@ -135,7 +138,7 @@ func (b *builder) remove(c *portContrib) {
 				delete(b.entryRefs, e)
 			}
 		} else {
-			delete(b.state.Sets[e.set].Entries, e.entry)
+			delete(e.set.Entries, e.entry)
 		}
 	}
 }

@@ -9,7 +9,7 @@ import (
 
 // setRef is one entry of one named set.
 type setRef struct {
-	set   string
+	set   *IPSet
 	entry SetEntry
 }
 
@@ -35,6 +35,7 @@ type portRenderer struct {
 	opts  RenderOptions
 	def   schedChoice
 	nodes []netip.Addr // the node's addresses, for "every local address" NodePorts
+	sets  [2]map[string]*IPSet // the companion sets by short name: IPv4, IPv6
 }
 
 func protocolOf(p servicemodel.Protocol) (Protocol, bool) {
@@ -55,9 +56,15 @@ func (r *portRenderer) render(pp *rulegen.PortPlan) *portContrib {
 	if !ok {
 		return &portContrib{}
 	}
-	c := &portContrib{}
-	v6 := pp.Family == servicemodel.IPv6
-	name := func(set string) string { return SetName(r.opts.SetPrefix, set, v6) }
+	c := &portContrib{
+		services: make([]*VirtualServer, 0, len(pp.Frontends)+len(r.nodes)),
+		entries:  make([]setRef, 0, len(pp.ClusterEndpoints)+3*(len(pp.Frontends)+len(r.nodes))),
+	}
+	sets := r.sets[0]
+	if pp.Family == servicemodel.IPv6 {
+		sets = r.sets[1]
+	}
+	name := func(set string) *IPSet { return sets[set] }
 	sched := r.opts.scheduler(pp.Scheduler, r.def)
 	internal, intAction := pp.InternalSet()
 	external, extAction := pp.ExternalSet()
@@ -73,6 +80,7 @@ func (r *portRenderer) render(pp *rulegen.PortPlan) *portContrib {
 				vs.Timeout = uint32(max(1, pp.Affinity.Seconds()))
 			}
 			fwd := r.opts.Forwarding[fe.Kind]
+			vs.Reals = make([]RealServer, 0, len(eps))
 			for _, ep := range eps {
 				vs.Reals = append(vs.Reals, RealServer{Addr: ep.Addr, Port: uint16(ep.Port), Weight: 1, Forward: fwd})
 			}
@@ -101,7 +109,7 @@ func (r *portRenderer) render(pp *rulegen.PortPlan) *portContrib {
 }
 
 // frontendSets records a frontend in the sets the companion rules match.
-func (r *portRenderer) frontendSets(c *portContrib, pp *rulegen.PortPlan, fe rulegen.Frontend, entry SetEntry, name func(string) string) {
+func (r *portRenderer) frontendSets(c *portContrib, pp *rulegen.PortPlan, fe rulegen.Frontend, entry SetEntry, name func(string) *IPSet) {
 	add := func(set string) { c.entries = append(c.entries, setRef{name(set), entry}) }
 	if fe.External() && pp.ExternalLocal {
 		add(SetExternalLocal)
