@@ -34,7 +34,7 @@ type portContrib struct {
 type portRenderer struct {
 	opts  RenderOptions
 	def   schedChoice
-	nodes []netip.Addr // the node's addresses, for "every local address" NodePorts
+	nodes []netip.Addr         // the node's addresses, for "every local address" NodePorts
 	sets  [2]map[string]*IPSet // the companion sets by short name: IPv4, IPv6
 }
 
