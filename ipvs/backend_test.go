@@ -151,9 +151,7 @@ func TestBackendRollsBackOnFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := fb.ipvs.Dump()
-	snap, _ := sample.Snapshot()
-	empty, _ := rulegen.Compile(servicemodelEmpty(t), sample.Node(), sample.Config())
-	_ = snap
+	empty, _ := rulegen.Compile(servicemodel.EmptySnapshot(), sample.Node(), sample.Config())
 	n := 0
 	fb.ipvs.SetFailure(func(Op) error {
 		if n++; n == 7 {
@@ -184,7 +182,52 @@ func TestBackendRollsBackOnFailure(t *testing.T) {
 	fb.checkRender(t, empty)
 }
 
-func servicemodelEmpty(t testing.TB) *servicemodel.Snapshot {
-	t.Helper()
-	return servicemodel.EmptySnapshot()
+// TestBackendGracefulTermination: an endpoint removed while it has
+// connections is set to weight 0 by the scoped sync and deleted by the first
+// sync after it drained.
+func TestBackendGracefulTermination(t *testing.T) {
+	c, err := fixture.New(20, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, _ := rulegen.Compile(c.Snapshot, fixture.Node(), fixture.Config())
+	fb := newFakeBackend(t)
+	ctx := context.Background()
+	if _, err := fb.Sync(ctx, rulegen.SyncRequest{Plan: plan, Full: true}); err != nil {
+		t.Fatal(err)
+	}
+	before := fb.ours(t)
+	for _, v := range before.Services { // every real server has a connection
+		for _, r := range v.Reals {
+			if err := fb.ipvs.SetConns(v.VSKey, r.Key(), 1, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	snap, changed, _ := c.ChangeOneEndpoint(2, 1)
+	plan, _ = plan.Update(snap, changed)
+	if _, err := fb.Sync(ctx, rulegen.SyncRequest{Plan: plan, Changed: changed}); err != nil {
+		t.Fatal(err)
+	}
+	var zero []RSKey
+	for _, v := range fb.ours(t).Services {
+		for _, r := range v.Reals {
+			if r.Weight == 0 {
+				zero = append(zero, r.Key())
+				if err := fb.ipvs.SetConns(v.VSKey, r.Key(), 0, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if len(zero) == 0 {
+		t.Fatal("the removed endpoint was deleted at once despite its connections")
+	}
+	if _, err := fb.Sync(ctx, rulegen.SyncRequest{Plan: plan, Changed: []servicemodel.ServicePortName{}}); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := Render(plan, RenderOptions{})
+	if got := fb.ours(t); !got.Equal(want.IPVS) {
+		t.Fatalf("drained endpoint not deleted:\n%s", Diff(got, want.IPVS, DiffOptions{}))
+	}
 }
