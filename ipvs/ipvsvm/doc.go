@@ -12,7 +12,16 @@
 //     SaveIPVS, `ipvsadm -S -n` and `-L -n` of what netlink programmed);
 //   - graceful termination with a real TCP connection;
 //   - benchmarks of programming 1k virtual servers x 10 real servers over
-//     netlink and with `ipvsadm -R`, in the same VM run.
+//     netlink and with `ipvsadm -R`, in the same VM run;
+//   - through ipvs.Backend (virtual servers, dummy addresses, ipsets and the
+//     companion iptables rules): the packet-flow table with real traffic
+//     (internal/flowkernel), graceful termination of a live connection,
+//     rollback after an injected failure, a foreign service untouched, every
+//     scheduler, Cleanup; DR ingress (a client, a director balancing a VIP in
+//     DR mode over two nodes that run the iptables backend for a Service whose
+//     externalIPs carry the VIP; replies bypass the director); benchmarks of
+//     programming the 1k x 10 fixture from empty (vs the tools) and of one
+//     endpoint change at 1k and 10k services.
 //
 // Run: go test ./ipvs/ipvsvm (add -bench . for the benchmarks).
 package ipvsvm
