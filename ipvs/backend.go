@@ -125,7 +125,7 @@ func (b *Backend) Sync(ctx context.Context, req rulegen.SyncRequest) (rulegen.Sy
 	if err != nil {
 		return rulegen.SyncResult{}, err
 	}
-	if full {
+	if full || changed == nil { // a new node configuration renders everything
 		if b.cur, err = b.opts.Kernel.Read(ctx); err != nil {
 			b.cur = nil
 			return rulegen.SyncResult{}, fmt.Errorf("ipvs: read: %w", err)
