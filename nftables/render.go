@@ -30,6 +30,24 @@ type RenderOptions struct {
 	// Families limits the families rendered; default both (as the Plan's
 	// Config allows).
 	Families []Family
+	// AffinitySetSize is the size of each session-affinity set (one per
+	// endpoint of a ClientIP-affinity service): the most clients an
+	// endpoint remembers; later ones are balanced without affinity until
+	// entries time out. The kernel sizes each set's hash table for it up
+	// front, so kube-proxy's 65535 costs ~1 MiB per endpoint set and
+	// dominates a full load; default DefaultAffinitySetSize.
+	AffinitySetSize uint32
+}
+
+// DefaultAffinitySetSize is the default RenderOptions.AffinitySetSize
+// (iptables' recent match remembers 100 per endpoint by default).
+const DefaultAffinitySetSize = 4096
+
+func (o RenderOptions) affinitySetSize() uint32 {
+	if o.AffinitySetSize == 0 {
+		return DefaultAffinitySetSize
+	}
+	return o.AffinitySetSize
 }
 
 func (o RenderOptions) name() string {

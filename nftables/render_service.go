@@ -212,7 +212,8 @@ func (w *portWriter) endpointChain(ep rulegen.Endpoint) *epNames {
 	hairpin := a.rule(MatchAddr{Field: fr.saddr, Prefix: netip.PrefixFrom(ep.Addr, ep.Addr.BitLen())}, w.markMasq)
 	dnat := a.rule(w.protoStmt, DNAT{Addr: ep.Addr, Port: uint16(ep.Port)})
 	if w.pp.Affinity > 0 {
-		w.frag.sets = append(w.frag.sets, &Set{Name: en.affinity, Key: []DataType{fr.addrType}, Timeout: true, Dynamic: true, DefaultTimeout: w.pp.Affinity})
+		w.frag.sets = append(w.frag.sets, &Set{Name: en.affinity, Key: []DataType{fr.addrType}, Timeout: true, Dynamic: true,
+			DefaultTimeout: w.pp.Affinity, Size: fr.r.opts.affinitySetSize()})
 		w.addChain(en.chain, hairpin, a.rule(UpdateSet{Keys: []Field{fr.saddr}, Set: en.affinity, Timeout: w.pp.Affinity}), dnat)
 		return en
 	}
