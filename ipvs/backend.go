@@ -28,7 +28,7 @@ type BackendOptions struct {
 	// Families whose companion rules are programmed; default both.
 	Families []iptables.Family
 	// Sysctl sets a sysctl (key dotted, as under /proc/sys). The backend
-	// sets what IPVS mode needs (Sysctls) on its first and every full sync.
+	// sets what IPVS mode needs (Sysctls()) on its first and every full sync.
 	// Default: write /proc/sys of the calling thread's network namespace; set
 	// it when Kernel works in another namespace.
 	Sysctl func(key, value string) error
@@ -40,13 +40,16 @@ type BackendOptions struct {
 	Logger *slog.Logger
 }
 
-// Sysctls are the settings IPVS mode needs, as kube-proxy sets them:
-// conntrack for IPVS connections (so that the companion rules can masquerade
-// them), and expiry of connections to deleted or quiesced real servers.
-var Sysctls = [][2]string{
-	{"net.ipv4.vs.conntrack", "1"},
-	{"net.ipv4.vs.expire_nodest_conn", "1"},
-	{"net.ipv4.vs.expire_quiescent_template", "1"},
+// Sysctls returns the settings IPVS mode needs, as kube-proxy sets them:
+// conntrack for IPVS connections (so that the companion rules can
+// masquerade them), and expiry of connections to deleted or quiesced real
+// servers.
+func Sysctls() [][2]string {
+	return [][2]string{
+		{"net.ipv4.vs.conntrack", "1"},
+		{"net.ipv4.vs.expire_nodest_conn", "1"},
+		{"net.ipv4.vs.expire_quiescent_template", "1"},
+	}
 }
 
 // Backend implements rulegen.Backend with IPVS: it renders the Plan
@@ -279,7 +282,7 @@ func (b *Backend) Cleanup(ctx context.Context) error {
 }
 
 func (b *Backend) setSysctls() error {
-	for _, kv := range Sysctls {
+	for _, kv := range Sysctls() {
 		if err := b.opts.Sysctl(kv[0], kv[1]); err != nil {
 			return fmt.Errorf("ipvs: sysctl %s=%s: %w", kv[0], kv[1], err)
 		}
