@@ -23,7 +23,10 @@ type famRenderer struct {
 	nodePortAddrs      []netip.Addr
 	nodePortAllLocal   bool
 	localhostNodePorts bool
-	shards             []*shardState
+	// shared by every port's rules (never modified)
+	isLocal, notLocal Stmt    // the local-traffic detector; nil without one
+	saddrKey          []Field // the source address as a set key
+	shards            []*shardState
 }
 
 // shardState is one table and the fragments of the ports it serves.
@@ -49,6 +52,7 @@ func newFamRenderer(r *renderer, f Family, plan *rulegen.Plan) *famRenderer {
 	if f == FamilyIPv6 {
 		fr.saddr, fr.daddr, fr.addrType = IP6SAddr, IP6DAddr, TypeIPv6Addr
 	}
+	fr.saddrKey = []Field{fr.saddr}
 	fr.setPlan(plan)
 	return fr
 }

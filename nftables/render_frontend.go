@@ -22,7 +22,7 @@ func (w *portWriter) externalChain() {
 		return
 	}
 	internal := toSet(w.internal, w.intAction)
-	if local := w.fr.localMatch(false); local != nil {
+	if local := w.fr.isLocal; local != nil {
 		rules = append(rules, w.a.rule(local, internal))
 	}
 	rules = append(rules,

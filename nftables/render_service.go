@@ -173,7 +173,7 @@ func (w *portWriter) choiceChain(name, mapName string, eps []rulegen.Endpoint, c
 		en := w.endpointChain(ep)
 		m.Elements[i] = Element{Key: a.key(Int(uint32(i))), Verdict: a.verdict(Goto(en.chain))}
 		if pp.Affinity > 0 {
-			rules = append(rules, a.rule(Lookup{Keys: []Field{fr.saddr}, Set: en.affinity}, Goto(en.chain)))
+			rules = append(rules, a.rule(Lookup{Keys: fr.saddrKey, Set: en.affinity}, Goto(en.chain)))
 		}
 	}
 	rules = append(rules, a.rule(NumgenVMap{Mod: uint32(len(eps)), Map: mapName}))
@@ -191,7 +191,7 @@ func (w *portWriter) masqRule() (Rule, bool) {
 	case nat.Never:
 		return Rule{}, false
 	case nat.IfNotLocal:
-		m := fr.localMatch(true)
+		m := fr.notLocal
 		if m == nil {
 			return Rule{}, false
 		}
@@ -214,7 +214,7 @@ func (w *portWriter) endpointChain(ep rulegen.Endpoint) *epNames {
 	if w.pp.Affinity > 0 {
 		w.frag.sets = append(w.frag.sets, &Set{Name: en.affinity, Key: []DataType{fr.addrType}, Timeout: true, Dynamic: true,
 			DefaultTimeout: w.pp.Affinity, Size: fr.r.opts.affinitySetSize()})
-		w.addChain(en.chain, hairpin, a.rule(UpdateSet{Keys: []Field{fr.saddr}, Set: en.affinity, Timeout: w.pp.Affinity}), dnat)
+		w.addChain(en.chain, hairpin, a.rule(UpdateSet{Keys: fr.saddrKey, Set: en.affinity, Timeout: w.pp.Affinity}), dnat)
 		return en
 	}
 	w.addChain(en.chain, hairpin, dnat)

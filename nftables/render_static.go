@@ -103,4 +103,5 @@ func (fr *famRenderer) setPlan(plan *rulegen.Plan) {
 	addrs, allLocal, _ := plan.NodePortAddrs(modelFamily(fr.fam))
 	fr.nodePortAddrs, fr.nodePortAllLocal = addrs, allLocal
 	fr.localhostNodePorts = plan.Config.LocalhostNodePorts && fr.fam == FamilyIPv4
+	fr.isLocal, fr.notLocal = fr.localMatch(false), fr.localMatch(true)
 }
