@@ -189,8 +189,9 @@ func TestBackendForeignTables(t *testing.T) {
 }
 
 // TestRenderIncrementalEqualsFull: after a series of changes (endpoints
-// changed, services removed and re-added), the incremental render equals a
-// full render of the same plan.
+// moved, endpoints removed, a service losing all endpoints, services
+// removed and re-added), the incremental render equals a full render of the
+// same plan, and the Backend's incremental syncs keep the Fake equal to it.
 func TestRenderIncrementalEqualsFull(t *testing.T) {
 	c, plan := fixturePlan(t, 200, 4)
 	opts := RenderOptions{Shards: 4}
@@ -199,9 +200,18 @@ func TestRenderIncrementalEqualsFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.update(plan, nil)
-	for k := 1; k <= 20; k++ {
-		var changed []servicemodel.ServicePortName
-		plan, changed = changeOne(t, c, plan, (k*53)%200, k)
+	f, b := fakeBackend(t, opts)
+	mustSync(t, b, rulegen.SyncRequest{Plan: plan, Full: true})
+	step := func(k int, snap *servicemodel.Snapshot, changed []servicemodel.ServicePortName) {
+		t.Helper()
+		if len(changed) == 0 {
+			t.Fatalf("step %d changed nothing", k)
+		}
+		next, err := plan.Update(snap, changed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan = next
 		got, scope := r.update(plan, changed)
 		if scope == nil {
 			t.Fatal("incremental update fell back to a full render")
@@ -209,5 +219,33 @@ func TestRenderIncrementalEqualsFull(t *testing.T) {
 		if tx := Diff(got, mustRender(t, plan, opts), nil); !tx.Empty() {
 			t.Fatalf("step %d: incremental render differs from full:\n%s", k, tx)
 		}
+		mustSync(t, b, rulegen.SyncRequest{Plan: plan, Changed: changed})
+		equalsRender(t, f, plan, opts)
+	}
+	for k := 1; k <= 30; k++ {
+		i := (k * 53) % 200
+		switch k % 5 {
+		case 0, 1:
+			snap, changed, err := c.ChangeOneEndpoint(i, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			step(k, snap, changed)
+			continue
+		case 2: // fewer endpoints
+			es := *c.Slices[i]
+			es.Endpoints = es.Endpoints[:len(es.Endpoints)/2]
+			c.Slices[i] = &es
+			must(c.Tracker.SetSlice(&es))
+		case 3: // no endpoints at all
+			c.Tracker.DeleteSlice(c.Slices[i].Service, c.Slices[i].Name)
+		case 4: // the service goes, then comes back
+			c.Tracker.DeleteService(c.Services[i].Name)
+			snap, changed := c.Tracker.Snapshot()
+			step(k, snap, changed)
+			must(c.Tracker.SetService(c.Services[i]))
+		}
+		snap, changed := c.Tracker.Snapshot()
+		step(k, snap, changed)
 	}
 }
