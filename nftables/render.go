@@ -24,8 +24,10 @@ type RenderOptions struct {
 	// Shards spreads the services over this many tables per family (each
 	// with its own base chains and maps), chosen by a stable hash of the
 	// service's namespace/name. The kernel's cost of a commit grows with the
-	// size of the table it touches, so at thousands of services 16-32
-	// shards load about 4x faster and change about 15x faster. Default 1.
+	// size of the table it touches (it looks sets up by name in a list and
+	// re-validates the table's graph), so at 10k services x 10 endpoints 32
+	// shards load in ~4 s instead of ~16 s and change one endpoint in
+	// ~14 ms instead of ~270 ms. Default 1.
 	Shards int
 	// Families limits the families rendered; default both (as the Plan's
 	// Config allows).
