@@ -40,8 +40,15 @@ func Render(plan *rulegen.Plan, opts RenderOptions) (*Rendered, error) {
 		return nil, err
 	}
 	b.state.Services = make(map[VSKey]*VirtualServer, 2*plan.Len())
-	for _, f := range []servicemodel.IPFamily{servicemodel.IPv4, servicemodel.IPv6} {
-		for _, pp := range plan.Ports(f) {
+	for i, f := range []servicemodel.IPFamily{servicemodel.IPv4, servicemodel.IPv6} {
+		ports := plan.Ports(f)
+		eps := 0
+		for _, pp := range ports {
+			eps += len(pp.ClusterEndpoints)
+		}
+		b.r.sets[i][SetLoopback].Entries = make(map[SetEntry]struct{}, eps)
+		b.r.sets[i][SetClusterIP].Entries = make(map[SetEntry]struct{}, len(ports))
+		for _, pp := range ports {
 			b.add(b.r.render(pp))
 		}
 	}
