@@ -26,6 +26,7 @@ type famRenderer struct {
 	// shared by every port's rules (never modified)
 	isLocal, notLocal Stmt    // the local-traffic detector; nil without one
 	saddrKey          []Field // the source address as a set key
+	numgenKeys        []Value // Int(0), Int(1), ...: numgen map keys
 	shards            []*shardState
 }
 
@@ -53,6 +54,10 @@ func newFamRenderer(r *renderer, f Family, plan *rulegen.Plan) *famRenderer {
 		fr.saddr, fr.daddr, fr.addrType = IP6SAddr, IP6DAddr, TypeIPv6Addr
 	}
 	fr.saddrKey = []Field{fr.saddr}
+	fr.numgenKeys = make([]Value, 256)
+	for i := range fr.numgenKeys {
+		fr.numgenKeys[i] = Int(uint32(i))
+	}
 	fr.setPlan(plan)
 	return fr
 }
@@ -256,4 +261,13 @@ func (fr *famRenderer) rebuildMaps(sh *shardState) {
 			_ = sh.table.ReplaceSet(s)
 		}
 	}
+}
+
+// numgenKey returns the key of a numgen map's i-th element, shared between
+// maps for the common indexes (keys are never modified).
+func (fr *famRenderer) numgenKey(i int) []Value {
+	if i < len(fr.numgenKeys) {
+		return fr.numgenKeys[i : i+1 : i+1]
+	}
+	return []Value{Int(uint32(i))}
 }

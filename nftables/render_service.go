@@ -46,7 +46,7 @@ func (fr *famRenderer) renderPort(pp *rulegen.PortPlan) *fragment {
 		rules, stmts = rules+2*neps, stmts+3*neps
 	}
 	w := &portWriter{fr: fr, pp: pp, n: newPortNames(pp), proto: protoNumbers[string(pp.Protocol)],
-		a:    newArena(rules, stmts, neps+3*nfe, neps+nfe, neps+3),
+		a:    newArena(rules, stmts, 3*nfe+2, neps+nfe, neps+3),
 		frag: &fragment{chains: make([]*Chain, 0, neps+3)}}
 	w.protoStmt, w.markMasq = MatchProto{Proto: w.proto}, SetMark{Op: MarkOr, Value: fr.mark.Value}
 	w.endpointNames()
@@ -171,7 +171,7 @@ func (w *portWriter) choiceChain(name, mapName string, eps []rulegen.Endpoint, c
 	m := &Set{Name: mapName, Key: []DataType{TypeNumgen}, Verdict: true, Elements: make([]Element, len(eps))}
 	for i, ep := range eps {
 		en := w.endpointChain(ep)
-		m.Elements[i] = Element{Key: a.key(Int(uint32(i))), Verdict: a.verdict(Goto(en.chain))}
+		m.Elements[i] = Element{Key: fr.numgenKey(i), Verdict: a.verdict(Goto(en.chain))}
 		if pp.Affinity > 0 {
 			rules = append(rules, a.rule(Lookup{Keys: fr.saddrKey, Set: en.affinity}, Goto(en.chain)))
 		}
