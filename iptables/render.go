@@ -274,14 +274,20 @@ func (r *renderer) isLocal() []string { return r.detector(false) }
 func (r *renderer) notLocal() []string { return r.detector(true) }
 
 func (r *renderer) detector(negate bool) []string {
-	d := r.plan.Config.LocalDetector
+	return DetectorMatch(r.plan.Config.LocalDetector, r.family, negate)
+}
+
+// DetectorMatch spells a local-traffic detector as iptables match arguments
+// for a family ("-s CIDR", "-i IF", "-i PREFIX+"), negated when asked, or
+// nil when the detector has nothing for that family.
+func DetectorMatch(d nat.LocalDetector, f Family, negate bool) []string {
 	var neg []string
 	if negate {
 		neg = []string{"!"}
 	}
 	switch d.Mode {
 	case nat.DetectClusterCIDR, nat.DetectNodeCIDR:
-		if p, ok := d.CIDR(r.family == IPv4); ok {
+		if p, ok := d.CIDR(f == IPv4); ok {
 			return append(neg, "-s", p.String())
 		}
 	case nat.DetectBridgeInterface:

@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/proxykit/proxykit/iptables"
-	"github.com/proxykit/proxykit/nat"
 	"github.com/proxykit/proxykit/rulegen"
 )
 
@@ -159,22 +158,11 @@ func (c *companionRules) filterChains() []*iptables.Chain {
 // detector spells the local-traffic detector as a match (negated), nil
 // when it has none.
 func (c *companionRules) detector(negate bool) []string {
-	d := c.cfg.LocalDetector
-	var neg []string
-	if negate {
-		neg = []string{"!"}
+	f := iptables.IPv4
+	if c.v6 {
+		f = iptables.IPv6
 	}
-	switch d.Mode {
-	case nat.DetectClusterCIDR, nat.DetectNodeCIDR:
-		if p, ok := d.CIDR(!c.v6); ok {
-			return append(neg, "-s", p.String())
-		}
-	case nat.DetectBridgeInterface:
-		return append(neg, "-i", d.Interface)
-	case nat.DetectInterfaceNamePrefix:
-		return append(neg, "-i", d.Interface+"+")
-	}
-	return nil
+	return iptables.DetectorMatch(c.cfg.LocalDetector, f, negate)
 }
 
 func cat(parts ...[]string) []string {

@@ -2,7 +2,16 @@
 // programmed over netlink (github.com/moby/ipvs), with the service VIPs bound
 // on a dummy interface and the companion ipsets (github.com/vishvananda/netlink).
 //
-// This layer does not know about rulegen plans. It has:
+// [Render] turns a rulegen.Plan into the desired [State] (one virtual server
+// per ClusterIP, external IP, load-balancer IP and NodePort address, the
+// plan's scheduler and persistence, masquerade or direct-routing real
+// servers, the VIPs on the dummy interface) plus the companion iptables rules
+// and ipsets that IPVS mode needs (masquerade, hairpin, source ranges, REJECT
+// and DROP verdicts), whose count does not grow with the number of services.
+// [Backend] implements rulegen.Backend on a [Kernel] and an iptables.Kernel,
+// incrementally when told what changed.
+//
+// Below Render and Backend, the plan-independent layer has:
 //
 //   - a state model: [State] holds [VirtualServer]s (protocol TCP/UDP/SCTP or
 //     a firewall mark, scheduler and its flags, persistence) with their
