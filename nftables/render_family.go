@@ -62,62 +62,84 @@ func newFamRenderer(r *renderer, f Family, plan *rulegen.Plan) *famRenderer {
 	return fr
 }
 
-// renderAll renders every port of plan into fresh tables: the ports in
-// parallel, then each shard's table (in parallel across shards).
+// renderAll renders every port of plan into fresh tables. Workers render
+// the ports chunk by chunk while one builder per shard (as many at once as
+// there are CPUs) adds each finished chunk's fragments to its table, in
+// name order.
 func (fr *famRenderer) renderAll(plan *rulegen.Plan) {
 	names := plan.Names()
 	mf := modelFamily(fr.fam)
-	frags := make([]*fragment, len(names))
-	parallel(len(names), 256, func(i int) {
-		sp, _ := plan.Get(names[i])
-		if pp := sp.Family(mf); pp != nil {
-			frags[i] = fr.renderPort(pp)
-		}
-	})
 	n := fr.r.shards
-	fr.shards = make([]*shardState, n)
 	members := make([][]int, n)
-	for i, f := range frags {
-		if f != nil {
-			s := shardOf(names[i], n)
+	sizes := make([][2]int, n) // chains, sets: an estimate for Reserve
+	for i, name := range names {
+		sp, _ := plan.Get(name)
+		if pp := sp.Family(mf); pp != nil {
+			s := shardOf(name, n)
 			members[s] = append(members[s], i)
+			eps := max(len(pp.ClusterEndpoints), len(pp.LocalEndpoints))
+			sizes[s][0] += eps + 3
+			sizes[s][1] += 2
 		}
 	}
-	parallel(n, 1, func(s int) {
-		fr.shards[s] = fr.buildShard(s, names, frags, members[s])
+	const chunk = 128
+	frags := make([]*fragment, len(names))
+	done := make([]chan struct{}, (len(names)+chunk-1)/chunk)
+	for c := range done {
+		done[c] = make(chan struct{})
+	}
+	fr.shards = make([]*shardState, n)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		parallel(len(done), 1, func(c int) {
+			for i := c * chunk; i < min((c+1)*chunk, len(names)); i++ {
+				if sp, _ := plan.Get(names[i]); sp.Family(mf) != nil {
+					frags[i] = fr.renderPort(sp.Family(mf))
+				}
+			}
+			close(done[c])
+		})
 	})
+	parallel(n, 1, func(s int) {
+		sh := fr.newShard(s, sizes[s], len(members[s]))
+		for _, i := range members[s] {
+			<-done[i/chunk]
+			sh.add(names[i], frags[i])
+		}
+		sh.dirty = [numSharedMaps]bool{true, true}
+		fr.rebuildMaps(sh)
+		sh.dirty = [numSharedMaps]bool{}
+		fr.shards[s] = sh
+	})
+	wg.Wait()
 }
 
-// buildShard builds shard s's table from the fragments of its members
-// (indexes into names and frags).
-func (fr *famRenderer) buildShard(s int, names []servicemodel.ServicePortName, frags []*fragment, members []int) *shardState {
+// newShard returns shard s's table with its static chains, room reserved
+// for about size chains and sets.
+func (fr *famRenderer) newShard(s int, size [2]int, ports int) *shardState {
 	t := NewTable(fr.fam, fr.r.opts.ShardName(s))
-	chains, sets := 16, 8
-	for _, i := range members {
-		chains += len(frags[i].chains)
-		sets += len(frags[i].sets)
-	}
-	t.Reserve(chains, sets)
+	t.Reserve(size[0]+16, size[1]+8)
 	for _, c := range fr.staticChains(s) {
 		_ = t.AddChain(c) // static names are valid and distinct
 	}
-	sh := &shardState{index: s, table: t, frags: make(map[servicemodel.ServicePortName]*fragment, len(members)),
-		names: make([]servicemodel.ServicePortName, 0, len(members))}
-	for _, i := range members {
-		f := frags[i]
-		sh.frags[names[i]] = f
-		sh.names = append(sh.names, names[i])
-		for _, c := range f.chains {
-			_ = t.ReplaceChain(c)
-		}
-		for _, set := range f.sets {
-			_ = t.ReplaceSet(set)
+	return &shardState{index: s, table: t, frags: make(map[servicemodel.ServicePortName]*fragment, ports),
+		names: make([]servicemodel.ServicePortName, 0, ports)}
+}
+
+// add adds a port's fragment to a shard being built (names in order).
+func (sh *shardState) add(name servicemodel.ServicePortName, f *fragment) {
+	sh.frags[name] = f
+	sh.names = append(sh.names, name)
+	for _, c := range f.chains {
+		if sh.table.AddChain(c) != nil {
+			_ = sh.table.ReplaceChain(c)
 		}
 	}
-	sh.dirty = [numSharedMaps]bool{true, true}
-	fr.rebuildMaps(sh)
-	sh.dirty = [numSharedMaps]bool{}
-	return sh
+	for _, set := range f.sets {
+		if sh.table.AddSet(set) != nil {
+			_ = sh.table.ReplaceSet(set)
+		}
+	}
 }
 
 // parallel calls f(0..n-1) on GOMAXPROCS goroutines, handing out chunk
