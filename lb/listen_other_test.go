@@ -8,6 +8,10 @@ import (
 	"testing"
 )
 
-func listenBacklog0(*testing.T) (netip.AddrPort, error) {
+func listenBacklog0(testing.TB) (netip.AddrPort, error) {
+	return netip.AddrPort{}, errors.New("no raw sockets here")
+}
+
+func boundNotListening(testing.TB) (netip.AddrPort, error) {
 	return netip.AddrPort{}, errors.New("no raw sockets here")
 }

@@ -178,6 +178,10 @@ type ListenerInfo struct {
 	Bound netip.AddrPort
 	// Active is the number of open TCP connections or UDP flows.
 	Active int
+	// Failed counts the connections (reset) and flows (dropped) for
+	// which no backend answered within the retry budget, since the
+	// listener opened.
+	Failed int64
 }
 
 // Listeners returns the proxy's listeners in Plan order (by family, then
@@ -188,7 +192,7 @@ func (p *Proxy) Listeners() []ListenerInfo {
 	out := make([]ListenerInfo, 0, len(p.listeners))
 	for _, k := range p.order {
 		l := p.listeners[k]
-		out = append(out, ListenerInfo{ListenerSpec: l.route.Load().spec, Bound: l.bound, Active: int(l.active.Load())})
+		out = append(out, ListenerInfo{ListenerSpec: l.route.Load().spec, Bound: l.bound, Active: int(l.active.Load()), Failed: l.failed.Load()})
 	}
 	return out
 }

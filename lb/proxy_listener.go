@@ -16,6 +16,7 @@ type listener struct {
 	route  atomic.Pointer[route]
 	bound  netip.AddrPort
 	active atomic.Int64
+	failed atomic.Int64
 	tcp    *net.TCPListener // one of tcp and udp
 	udp    *udpListener
 	gen    *generation

@@ -92,6 +92,9 @@ func TestProxyAllBackendsDeadResets(t *testing.T) {
 	plan := testPlan(t, svcSpec{name: "web", clusterIP: "10.96.0.1", backends: []netip.AddrPort{deadAddr(t), deadAddr(t)}})
 	p := startProxy(t, plan, ProxyOptions{})
 	assertReset(t, frontend(t, p, "web", rulegen.ClusterIP), netip.Addr{})
+	if f := p.Listeners()[0].Failed; f != 1 {
+		t.Fatalf("Failed = %d, want 1", f)
+	}
 }
 
 func TestProxyRejectsWithoutEndpoints(t *testing.T) {
@@ -120,13 +123,15 @@ func TestProxyAffinity(t *testing.T) {
 			}
 		}
 	}
-	sticky(c1, "a") // rr's first pick, then remembered
+	first := who(t, fe, c1) // rr's first pick, then remembered
+	second := map[string]string{"a": "b", "b": "a"}[first]
+	sticky(c1, first)
 	// After the timeout the client is scheduled afresh: rr's second pick.
 	mu.Lock()
 	now = now.Add(time.Minute)
 	mu.Unlock()
-	sticky(c1, "b")
-	sticky(c2, "a")
+	sticky(c1, second)
+	sticky(c2, first)
 }
 
 // The client half-closes; the backend still answers, then closes; and the

@@ -40,16 +40,17 @@ func (p *Proxy) handleTCP(l *listener, c *net.TCPConn) {
 	l.gen.conns.add(c)
 	defer l.gen.conns.remove(c)
 	r := l.route.Load()
-	client := unmapped(c.RemoteAddr().(*net.TCPAddr).AddrPort())
+	client := tcpAddrPort(c.RemoteAddr())
 	pl := r.poolFor(client.Addr())
 	if pl == nil {
 		reset(c)
 		return
 	}
-	key := PickKey{Client: client, Dest: r.dest(unmapped(c.LocalAddr().(*net.TCPAddr).AddrPort()))}
+	key := PickKey{Client: client, Dest: r.dest(tcpAddrPort(c.LocalAddr()))}
 	up, ls, err := connect(l.gen.ctx, pl, key, p.opts.budget(), nil, dialTCP)
 	if err != nil {
-		p.log.Warn("no backend reachable", "service", r.spec.Service, "client", client, "err", err)
+		l.failed.Add(1)
+		p.log.Debug("no backend reachable", "service", r.spec.Service, "client", client, "err", err)
 		reset(c)
 		return
 	}
@@ -59,19 +60,37 @@ func (p *Proxy) handleTCP(l *listener, c *net.TCPConn) {
 	pipe(c, up)
 }
 
-// dialTCP connects to a backend. It passes the address as a netip value,
-// which skips the resolver. No keepalive towards backends: the client side
-// has it (Go's default for accepted connections), which is what frees a
-// connection whose client vanished.
+// tcpAddrPort returns a connection address, unmapped; invalid if unknown.
+func tcpAddrPort(a net.Addr) netip.AddrPort {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return unmapped(t.AddrPort())
+	}
+	return netip.AddrPort{}
+}
+
+// dialTCP connects to a backend. No keepalive towards backends: the client
+// side has it (Go's default for accepted connections), which is what frees
+// a connection whose client vanished. (Dialer.DialTCP with a zero local
+// address would bind before connecting, which takes an ephemeral port no
+// other socket uses, whatever its peer; connect alone shares ports across
+// peers, which matters at high connection rates.)
 func dialTCP(ctx context.Context, addr netip.AddrPort) (*net.TCPConn, error) {
 	d := net.Dialer{KeepAlive: -1}
-	return d.DialTCP(ctx, "tcp", netip.AddrPort{}, addr)
+	c, err := d.DialContext(ctx, "tcp", addr.String())
+	if err != nil {
+		return nil, err
+	}
+	return c.(*net.TCPConn), nil
 }
 
 // dialUDP opens a flow's connected socket towards a backend.
 func dialUDP(ctx context.Context, addr netip.AddrPort) (*net.UDPConn, error) {
 	var d net.Dialer
-	return d.DialUDP(ctx, "udp", netip.AddrPort{}, addr)
+	c, err := d.DialContext(ctx, "udp", addr.String())
+	if err != nil {
+		return nil, err
+	}
+	return c.(*net.UDPConn), nil
 }
 
 // reset closes a connection with a TCP RST.

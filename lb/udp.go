@@ -110,7 +110,8 @@ func (p *Proxy) udpFlow(l *listener, client netip.AddrPort, exclude []string, ms
 	key := PickKey{Client: client, Dest: r.dest(l.bound)}
 	up, ls, err := connect(l.gen.ctx, pl, key, p.opts.budget(), exclude, dialUDP)
 	if err != nil {
-		p.log.Warn("no backend reachable", "service", r.spec.Service, "client", client, "err", err)
+		l.failed.Add(1)
+		p.log.Debug("no backend reachable", "service", r.spec.Service, "client", client, "err", err)
 		return nil
 	}
 	f = &udpFlow{client: client, up: up, lease: ls, first: bytes.Clone(msg),
