@@ -22,8 +22,11 @@
 // connections", as in IPVS. Pick returns ErrNoBackend when no backend has a
 // weight above 0.
 //
-// The package is pure: no I/O, no goroutines, no package-level mutable
-// state. Every Scheduler is safe for concurrent use: the backend set is an
+// The schedulers are pure: no I/O, no goroutines, no package-level mutable
+// state. (The package's userspace proxy, Proxy, is not: it implements
+// rulegen.Backend by listening on the Plan's frontends and forwarding TCP and
+// UDP to endpoints chosen by these schedulers; see NewProxy.) Every Scheduler
+// is safe for concurrent use: the backend set is an
 // immutable snapshot behind an atomic pointer that Update replaces, so picks
 // never wait for an Update. rr, wrr (short periods), random, sh, dh and mh
 // pick lock-free in O(1), without allocation. lc, wlc, sed and nq
