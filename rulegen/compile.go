@@ -2,6 +2,8 @@ package rulegen
 
 import (
 	"net/netip"
+	"runtime"
+	"sync"
 
 	"github.com/proxykit/proxykit/nat"
 	"github.com/proxykit/proxykit/servicemodel"
@@ -21,16 +23,54 @@ func Compile(snap *servicemodel.Snapshot, node Node, cfg Config) (*Plan, error) 
 	edit.Reserve(snap.Len() * 5 / 4)
 	// Insertion order does not matter: the plan's content is a function of
 	// the snapshot, and Names sorts.
-	snap.RangeServices(func(svc *servicemodel.Service) bool {
-		for _, port := range svc.Ports {
-			if sp := p.compilePort(snap, svc, port); sp != nil {
-				edit.Set(sp.Name, sp)
-			}
-		}
-		return true
-	})
+	for _, sp := range p.compileAll(snap) {
+		edit.Set(sp.Name, sp)
+	}
 	p.entries = edit.Done()
 	return p, nil
+}
+
+// parallelMin is the number of services from which Compile spreads the
+// work over the CPUs.
+const parallelMin = 2048
+
+// compileAll compiles every port of every service, in parallel for large
+// snapshots (compiling a port reads only the snapshot and the plan's
+// settings).
+func (p *Plan) compileAll(snap *servicemodel.Snapshot) []*ServicePlan {
+	svcs := make([]*servicemodel.Service, 0, snap.Len())
+	snap.RangeServices(func(svc *servicemodel.Service) bool {
+		svcs = append(svcs, svc)
+		return true
+	})
+	workers := min(runtime.GOMAXPROCS(0), len(svcs)/parallelMin)
+	if workers <= 1 {
+		return p.compileServices(snap, svcs)
+	}
+	parts := make([][]*ServicePlan, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*len(svcs)/workers, (w+1)*len(svcs)/workers
+		wg.Go(func() { parts[w] = p.compileServices(snap, svcs[lo:hi]) })
+	}
+	wg.Wait()
+	var out []*ServicePlan
+	for _, part := range parts {
+		out = append(out, part...)
+	}
+	return out
+}
+
+func (p *Plan) compileServices(snap *servicemodel.Snapshot, svcs []*servicemodel.Service) []*ServicePlan {
+	out := make([]*ServicePlan, 0, len(svcs))
+	for _, svc := range svcs {
+		for _, port := range svc.Ports {
+			if sp := p.compilePort(snap, svc, port); sp != nil {
+				out = append(out, sp)
+			}
+		}
+	}
+	return out
 }
 
 // Update returns a new Plan in which the named service ports are recompiled
