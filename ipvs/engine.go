@@ -181,21 +181,44 @@ func (e *engine) Apply(ctx context.Context, ops Ops) (ApplyResult, error) {
 		return ApplyResult{}, err
 	}
 	var t tx
-	for i, o := range ops {
-		failed, err := e.do(ctx, &t, o)
+	for i := 0; i < len(ops); {
+		n, at, failed, err := e.step(ctx, &t, ops[i:])
 		if err != nil {
-			done := t.writes
-			undoErr := e.undo(&t)
-			if undoErr != nil {
-				e.loaded = false // caches may be wrong; reload next time
-			}
-			e.opts.Logger.Warn("ipvs: apply failed, undone", "op", i, "of", len(ops), "failed", failed.String(),
-				"err", err, "writes", done, "undo_writes", t.writes-done, "undo_err", undoErr)
-			return ApplyResult{Writes: t.writes}, &ApplyError{Index: i, Op: failed, Err: err, UndoErr: undoErr}
+			return e.abort(&t, i+at, len(ops), failed, err)
 		}
+		i += n
 	}
 	e.opts.Logger.Debug("ipvs: applied", "ops", len(ops), "writes", t.writes)
 	return ApplyResult{Writes: t.writes}, nil
+}
+
+// abort undoes t after operation i of n failed.
+func (e *engine) abort(t *tx, i, n int, failed Op, err error) (ApplyResult, error) {
+	done := t.writes
+	undoErr := e.undo(t)
+	if undoErr != nil {
+		e.loaded = false // caches may be wrong; reload next time
+	}
+	e.opts.Logger.Warn("ipvs: apply failed, undone", "op", i, "of", n, "failed", failed.String(),
+		"err", err, "writes", done, "undo_writes", t.writes-done, "undo_err", undoErr)
+	return ApplyResult{Writes: t.writes}, &ApplyError{Index: i, Op: failed, Err: err, UndoErr: undoErr}
+}
+
+// step performs the first operation of ops or, when the driver batches
+// entries, the run of entry operations ops starts with. It returns how many
+// it performed and, on failure, the failed one's index in ops.
+func (e *engine) step(ctx context.Context, t *tx, ops Ops) (n, at int, failed Op, err error) {
+	if b, ok := e.d.(entryBatcher); ok {
+		if run := e.entryRun(ops); run > 1 {
+			at, err := e.doEntries(ctx, t, b, ops[:run])
+			if err != nil {
+				return 0, at, ops[at], err
+			}
+			return run, 0, Op{}, nil
+		}
+	}
+	failed, err = e.do(ctx, t, ops[0])
+	return 1, 0, failed, err
 }
 
 // do performs one operation, with its ownership record, journaling each

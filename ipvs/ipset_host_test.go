@@ -13,6 +13,7 @@ import (
 
 	"github.com/proxykit/proxykit/internal/kerneltest"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
@@ -61,7 +62,12 @@ func setsOnlyKernel(t *testing.T, ns string) *engine {
 		t.Fatal(err)
 	}
 	t.Cleanup(nh.Close)
-	return newEngine(&realDriver{nl: nh, dummy: DefaultDummy}, testOptions)
+	sock, err := nl.GetNetlinkSocketAt(h, netns.None(), unix.NETLINK_NETFILTER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sock.Close)
+	return newEngine(&realDriver{nl: nh, batch: newIPSetBatcher(sock), dummy: DefaultDummy}, testOptions)
 }
 
 func setsOf(st *State) *State { return &State{Sets: st.Sets} }

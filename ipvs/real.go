@@ -17,7 +17,8 @@ var ErrNoIPVS = errors.New("ipvs: the kernel has no IPVS")
 
 // Real is the Kernel of a network namespace: its IPVS table (over generic
 // netlink, one request per operation), the dummy interface with the service
-// addresses and the ipsets (over rtnetlink and nfnetlink).
+// addresses and the ipsets (over rtnetlink and nfnetlink; consecutive entries
+// of one set go many requests to a write, as ipset restore sends them).
 type Real struct {
 	*engine
 	d *realDriver
@@ -49,13 +50,19 @@ func NewReal(ctx context.Context, netnsPath string, opts Options) (*Real, error)
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: netlink handle: %w", err)
 	}
+	sock, err := nl.GetNetlinkSocketAt(ns, netns.None(), unix.NETLINK_NETFILTER)
+	if err != nil {
+		nh.Close()
+		return nil, fmt.Errorf("ipvs: netfilter socket: %w", err)
+	}
 	h, err := ipvs.New(netnsPath)
 	if err != nil {
 		nh.Close()
+		sock.Close()
 		return nil, fmt.Errorf("ipvs: ipvs handle: %w", err)
 	}
 	o := opts.withDefaults()
-	d := &realDriver{ipvs: h, nl: nh, dummy: o.Dummy}
+	d := &realDriver{ipvs: h, nl: nh, batch: newIPSetBatcher(sock), dummy: o.Dummy}
 	return &Real{engine: newEngine(d, o), d: d}, nil
 }
 
@@ -63,6 +70,7 @@ func NewReal(ctx context.Context, netnsPath string, opts Options) (*Real, error)
 func (r *Real) Close() error {
 	r.d.ipvs.Close()
 	r.d.nl.Close()
+	r.d.batch.sock.Close()
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 type realDriver struct {
 	ipvs      *ipvs.Handle
 	nl        *netlink.Handle
+	batch     *ipsetBatcher
 	dummy     string
 	linkCache netlink.Link // the dummy interface once seen
 }
