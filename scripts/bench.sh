@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
 # Reruns the benchmarks behind the README's Performance table and writes the
-# raw output to bench-out/ (benchstat-friendly). Usage: scripts/bench.sh [count]
+# raw output to bench-out/ (benchstat-friendly).
+#
+#   scripts/bench.sh [count]     pure benchmarks (any machine)
+#   KERNEL=1 scripts/bench.sh    also the netns and VM ones (root; minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-count=${1:-5}
+count=${1:-3}
 mkdir -p bench-out
 run() {
   local name=$1; shift
-  echo "== $name: go test $*" >&2
-  go test -run '^$' -benchmem -count "$count" "$@" | tee "bench-out/$name.txt"
+  echo "== $name: go test -run '^\$' -benchmem $*" >&2
+  go test -run '^$' -benchmem "$@" | tee "bench-out/$name.txt"
 }
-run rulegen -bench 'Compile|UpdateOneEndpoint' ./rulegen
-for pkg in iptables nftables ipvs lb; do
-  if [ -d "$pkg" ]; then
-    run "$pkg" -bench . "./$pkg"
-  fi
-done
+run rulegen -count "$count" -bench 'Compile|UpdateOneEndpoint' ./rulegen
+run iptables -count "$count" -bench 'RenderDiff|Parse10k' ./iptables
+run nftables -count "$count" -bench '^(BenchmarkRenderFull|BenchmarkRenderDiffOneEndpoint)$' ./nftables
+run ipvs -count "$count" -bench 'Render' ./ipvs
+run lb -count "$count" -bench . ./lb
+if [ "${KERNEL:-}" = 1 ]; then
+  run iptables-netns -benchtime 2x -timeout 60m -bench SyncNetNS ./iptables
+  run nftables-netns -benchtime 3x -timeout 60m -bench '^(BenchmarkApplyFull|BenchmarkOneEndpointChange)$' ./nftables
+  run ipvs-vm -timeout 60m -bench 'Program1kx10|BackendOne' ./ipvs/ipvsvm
+fi
 echo "results in bench-out/" >&2
