@@ -39,10 +39,8 @@ type BackendOptions struct {
 	// stale (UDP/SCTP flows to removed endpoints; see rulegen.StaleFlows),
 	// e.g. a *conntrack.Cleaner from package nat/conntrack. Failures are
 	// logged, not returned: the rules are right either way.
-	Conntrack interface {
-		Delete(ctx context.Context, flows []nat.StaleFlow) (int, error)
-	}
-	Logger *slog.Logger
+	Conntrack nat.ConntrackCleaner
+	Logger    *slog.Logger
 }
 
 // Backend implements rulegen.Backend with iptables: it renders the Plan,
@@ -132,31 +130,10 @@ func (b *Backend) Sync(ctx context.Context, req rulegen.SyncRequest) (rulegen.Sy
 		}
 	}
 	if !res.NeedFull {
-		b.clearStale(ctx, req)
+		rulegen.ClearStale(ctx, b.opts.Conntrack, b.synced, req, b.log)
 		b.synced = req.Plan
 	}
 	return res, nil
-}
-
-// clearStale deletes the conntrack entries the sync made stale.
-func (b *Backend) clearStale(ctx context.Context, req rulegen.SyncRequest) {
-	if b.opts.Conntrack == nil {
-		return
-	}
-	changed := req.Changed
-	if req.Full {
-		changed = nil
-	}
-	flows := rulegen.StaleFlows(b.synced, req.Plan, changed)
-	if len(flows) == 0 {
-		return
-	}
-	n, err := b.opts.Conntrack.Delete(ctx, flows)
-	if err != nil {
-		b.log.Warn("deleting stale conntrack entries", "flows", len(flows), "err", err)
-		return
-	}
-	b.log.Debug("stale conntrack entries deleted", "flows", len(flows), "deleted", n)
 }
 
 func (b *Backend) syncFamily(ctx context.Context, fs *familyState, req rulegen.SyncRequest) (rulegen.SyncResult, error) {

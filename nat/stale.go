@@ -1,6 +1,7 @@
 package nat
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 )
@@ -44,4 +45,10 @@ func (f StaleFlow) String() string {
 		ep = f.Endpoint.String()
 	}
 	return proto + " " + dst + " -> " + ep
+}
+
+// ConntrackCleaner deletes conntrack entries; *conntrack.Cleaner (package
+// nat/conntrack) is the kernel's.
+type ConntrackCleaner interface {
+	Delete(ctx context.Context, flows []StaleFlow) (int, error)
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/proxykit/proxykit/nat"
 	"github.com/proxykit/proxykit/rulegen"
 )
 
@@ -24,7 +25,11 @@ type BackendOptions struct {
 	// localhost NodePorts. Default: write /proc/sys of the calling thread's
 	// namespace; set it when Kernel works in another namespace.
 	Sysctl func(key, value string) error
-	Logger *slog.Logger
+	// Conntrack, when set, deletes the conntrack entries a sync leaves
+	// stale (UDP/SCTP flows to removed endpoints; see rulegen.StaleFlows),
+	// e.g. a *conntrack.Cleaner from package nat/conntrack.
+	Conntrack nat.ConntrackCleaner
+	Logger    *slog.Logger
 }
 
 // Backend implements rulegen.Backend with nftables: it renders the Plan
@@ -36,7 +41,8 @@ type BackendOptions struct {
 type Backend struct {
 	opts    BackendOptions
 	render  *renderer
-	current *Ruleset // the kernel's tables as last applied or read; nil: unknown
+	current *Ruleset      // the kernel's tables as last applied or read; nil: unknown
+	synced  *rulegen.Plan // the plan of the last successful sync
 	log     *slog.Logger
 }
 
@@ -89,13 +95,17 @@ func (b *Backend) Sync(ctx context.Context, req rulegen.SyncRequest) (rulegen.Sy
 	tx := Diff(b.current, desired, scope)
 	if tx.Empty() {
 		b.current = desired
+		b.synced = req.Plan
 		return rulegen.SyncResult{}, nil
 	}
 	if err := b.opts.Kernel.Apply(ctx, tx); err != nil {
 		b.current = nil // re-read and diff everything next time
+		b.synced = nil
 		return rulegen.SyncResult{NeedFull: true}, fmt.Errorf("nftables: apply: %w", err)
 	}
 	b.current = desired
+	rulegen.ClearStale(ctx, b.opts.Conntrack, b.synced, req, b.log)
+	b.synced = req.Plan
 	b.log.Debug("nftables sync", "full", full, "ops", len(tx.Ops), "writes", tx.Writes())
 	return rulegen.SyncResult{Writes: tx.Writes()}, nil
 }

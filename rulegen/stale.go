@@ -1,6 +1,8 @@
 package rulegen
 
 import (
+	"context"
+	"log/slog"
 	"net/netip"
 
 	"github.com/proxykit/proxykit/nat"
@@ -37,6 +39,30 @@ func StaleFlows(old, next *Plan, changed []servicemodel.ServicePortName) []nat.S
 		}
 	}
 	return out
+}
+
+// ClearStale deletes through c the conntrack entries that a successful
+// sync from old to req.Plan left stale (see StaleFlows). Failures are
+// logged, not returned: the rules are right either way, and a stale UDP
+// flow heals when its entry times out.
+func ClearStale(ctx context.Context, c nat.ConntrackCleaner, old *Plan, req SyncRequest, log *slog.Logger) {
+	if c == nil || old == nil {
+		return
+	}
+	changed := req.Changed
+	if req.Full {
+		changed = nil
+	}
+	flows := StaleFlows(old, req.Plan, changed)
+	if len(flows) == 0 {
+		return
+	}
+	n, err := c.Delete(ctx, flows)
+	if err != nil {
+		log.Warn("deleting stale conntrack entries", "flows", len(flows), "err", err)
+		return
+	}
+	log.Debug("stale conntrack entries deleted", "flows", len(flows), "deleted", n)
 }
 
 func staleForFamily(proto uint8, before, after *PortPlan) []nat.StaleFlow {
