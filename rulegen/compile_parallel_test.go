@@ -34,4 +34,3 @@ func TestParallelCompileEqualsSequential(t *testing.T) {
 		t.Fatalf("parallel compile differs: %d vs %d plans", len(par), len(seq))
 	}
 }
-
