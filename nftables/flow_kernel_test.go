@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/proxykit/proxykit/internal/flowkernel"
+	"github.com/proxykit/proxykit/internal/kerneltest"
 	"github.com/proxykit/proxykit/internal/netharness"
 	"github.com/proxykit/proxykit/rulegen"
 )
@@ -14,6 +15,7 @@ import (
 // and IPv6, every variant) with real traffic through tables the Backend
 // applied over netlink in the node namespace, unsharded and over 3 shards.
 func TestFlowTableKernel(t *testing.T) {
+	kerneltest.Need(t)
 	for _, shards := range []int{1, 3} {
 		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) {
 			topo := netharness.BuildT(t, flowkernel.SampleSpec())
