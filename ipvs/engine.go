@@ -56,7 +56,7 @@ func (e *engine) load() ([]*IPSet, error) {
 		}
 		e.hasSet[s.IPv6] = true
 		for en := range s.Entries {
-			e.owned[VSKey{Protocol: en.Protocol, Addr: en.Addr.Addr(), Port: en.Port}] = struct{}{}
+			e.owned[VSKey{Protocol: en.Protocol, Addr: en.Addr().Addr(), Port: en.Port}] = struct{}{}
 		}
 	}
 	e.loaded = true
@@ -357,7 +357,7 @@ func (e *engine) execOther(o Op) error {
 }
 
 func (e *engine) execEntry(o Op) error {
-	k := VSKey{Protocol: o.Entry.Protocol, Addr: o.Entry.Addr.Addr(), Port: o.Entry.Port}
+	k := VSKey{Protocol: o.Entry.Protocol, Addr: o.Entry.Addr().Addr(), Port: o.Entry.Port}
 	owner := e.opts.isOwnerSet(o.Set.Name)
 	if o.Kind == OpAddEntry {
 		if err := e.d.addEntry(o.Set, o.Entry); err != nil {

@@ -110,45 +110,88 @@ func (s *IPSet) Sorted() []SetEntry {
 	return slices.SortedFunc(maps.Keys(s.Entries), compareEntries)
 }
 
-// SetEntry is one member of an ipset. Which fields count depends on the type:
+// SetEntry is one member of an ipset. Which parts count depends on the type:
 // hash:ip uses Addr (a full-length prefix), hash:net Addr (any prefix),
 // hash:ip,port Addr, Protocol and Port, hash:ip,port,ip and hash:ip,port,net
-// also Addr2.
+// also Addr2. It is a compact value without pointers (40 bytes), cheap to
+// hash and compare as a map key: sets hold an entry per endpoint.
 type SetEntry struct {
-	Addr     netip.Prefix
-	Protocol Protocol
-	Port     uint16
-	Addr2    netip.Prefix
+	addr, addr2 [16]byte // As16 of the addresses
+	bits, bits2 uint8    // prefix lengths
+	fam, fam2   uint8    // 0 (none), 4 or 6
+	Protocol    Protocol
+	Port        uint16
+}
+
+// NewSetEntry returns an entry of address addr (a prefix; invalid for none),
+// protocol and port (zero for none) and second address addr2 (invalid for
+// none). The prefixes are masked.
+func NewSetEntry(addr netip.Prefix, proto Protocol, port uint16, addr2 netip.Prefix) SetEntry {
+	e := SetEntry{Protocol: proto, Port: port}
+	e.addr, e.bits, e.fam = packPrefix(addr)
+	e.addr2, e.bits2, e.fam2 = packPrefix(addr2)
+	return e
+}
+
+func packPrefix(p netip.Prefix) ([16]byte, uint8, uint8) {
+	if !p.IsValid() {
+		return [16]byte{}, 0, 0
+	}
+	p = p.Masked()
+	if p.Addr().Is4() {
+		return p.Addr().As16(), uint8(p.Bits()), 4
+	}
+	return p.Addr().As16(), uint8(p.Bits()), 6
+}
+
+func unpackPrefix(a [16]byte, bits, fam uint8) netip.Prefix {
+	switch fam {
+	case 4:
+		return netip.PrefixFrom(netip.AddrFrom16(a).Unmap(), int(bits))
+	case 6:
+		return netip.PrefixFrom(netip.AddrFrom16(a), int(bits))
+	}
+	return netip.Prefix{}
+}
+
+// Addr returns the entry's (first) address, as a prefix.
+func (e SetEntry) Addr() netip.Prefix { return unpackPrefix(e.addr, e.bits, e.fam) }
+
+// Addr2 returns the entry's second address, as a prefix; invalid for none.
+func (e SetEntry) Addr2() netip.Prefix { return unpackPrefix(e.addr2, e.bits2, e.fam2) }
+
+// WithAddr2 returns e with the second address p (masked).
+func (e SetEntry) WithAddr2(p netip.Prefix) SetEntry {
+	e.addr2, e.bits2, e.fam2 = packPrefix(p)
+	return e
 }
 
 // HostEntry returns a hash:ip entry.
-func HostEntry(a netip.Addr) SetEntry { return SetEntry{Addr: netip.PrefixFrom(a, a.BitLen())} }
+func HostEntry(a netip.Addr) SetEntry {
+	return NewSetEntry(netip.PrefixFrom(a, a.BitLen()), 0, 0, netip.Prefix{})
+}
 
 // NetEntry returns a hash:net entry.
-func NetEntry(p netip.Prefix) SetEntry { return SetEntry{Addr: p.Masked()} }
+func NetEntry(p netip.Prefix) SetEntry { return NewSetEntry(p, 0, 0, netip.Prefix{}) }
 
 // PortEntry returns a hash:ip,port entry.
 func PortEntry(a netip.Addr, proto Protocol, port uint16) SetEntry {
-	return SetEntry{Addr: netip.PrefixFrom(a, a.BitLen()), Protocol: proto, Port: port}
+	return NewSetEntry(netip.PrefixFrom(a, a.BitLen()), proto, port, netip.Prefix{})
 }
 
 // PortIPEntry returns a hash:ip,port,ip entry.
 func PortIPEntry(a netip.Addr, proto Protocol, port uint16, a2 netip.Addr) SetEntry {
-	e := PortEntry(a, proto, port)
-	e.Addr2 = netip.PrefixFrom(a2, a2.BitLen())
-	return e
+	return PortEntry(a, proto, port).WithAddr2(netip.PrefixFrom(a2, a2.BitLen()))
 }
 
 // PortNetEntry returns a hash:ip,port,net entry.
 func PortNetEntry(a netip.Addr, proto Protocol, port uint16, p netip.Prefix) SetEntry {
-	e := PortEntry(a, proto, port)
-	e.Addr2 = p.Masked()
-	return e
+	return PortEntry(a, proto, port).WithAddr2(p)
 }
 
 func compareEntries(a, b SetEntry) int {
-	return cmp.Or(comparePrefix(a.Addr, b.Addr), cmp.Compare(a.Protocol, b.Protocol),
-		cmp.Compare(a.Port, b.Port), comparePrefix(a.Addr2, b.Addr2))
+	return cmp.Or(comparePrefix(a.Addr(), b.Addr()), cmp.Compare(a.Protocol, b.Protocol),
+		cmp.Compare(a.Port, b.Port), comparePrefix(a.Addr2(), b.Addr2()))
 }
 
 func comparePrefix(a, b netip.Prefix) int {
@@ -159,12 +202,12 @@ func comparePrefix(a, b netip.Prefix) int {
 // "10.0.0.0/8", "10.0.0.10,tcp:30080,10.244.1.5".
 func (e SetEntry) String() string {
 	var b strings.Builder
-	b.WriteString(prefixText(e.Addr))
+	b.WriteString(prefixText(e.Addr()))
 	if e.Protocol != 0 {
 		b.WriteString("," + strings.ToLower(e.Protocol.String()) + ":" + strconv.Itoa(int(e.Port)))
 	}
-	if e.Addr2.IsValid() {
-		b.WriteString("," + prefixText(e.Addr2))
+	if e.fam2 != 0 {
+		b.WriteString("," + prefixText(e.Addr2()))
 	}
 	return b.String()
 }
@@ -191,8 +234,8 @@ func ParseSetEntry(t SetType, s string) (SetEntry, error) {
 		return SetEntry{}, fmt.Errorf("ipset entry %q: want %d comma-separated parts for %s", s, want, t)
 	}
 	var e SetEntry
-	var err error
-	if e.Addr, err = parsePrefixOrAddr(parts[0], t == HashNet); err != nil {
+	addr, err := parsePrefixOrAddr(parts[0], t == HashNet)
+	if err != nil {
 		return SetEntry{}, fmt.Errorf("ipset entry %q: %w", s, err)
 	}
 	if t.hasPort() {
@@ -204,12 +247,13 @@ func ParseSetEntry(t SetType, s string) (SetEntry, error) {
 		}
 		e.Port = uint16(n)
 	}
+	var addr2 netip.Prefix
 	if t.hasSecond() {
-		if e.Addr2, err = parsePrefixOrAddr(parts[2], t == HashIPPortNet); err != nil {
+		if addr2, err = parsePrefixOrAddr(parts[2], t == HashIPPortNet); err != nil {
 			return SetEntry{}, fmt.Errorf("ipset entry %q: %w", s, err)
 		}
 	}
-	return e, nil
+	return NewSetEntry(addr, e.Protocol, e.Port, addr2), nil
 }
 
 func parsePrefixOrAddr(s string, netOK bool) (netip.Prefix, error) {

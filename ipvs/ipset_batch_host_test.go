@@ -38,7 +38,7 @@ func TestIPSetBatchRefusalUndone(t *testing.T) {
 	before := inNetns(t, ns, "", "ipset", "save")
 	second := bigSet(6000, 0)
 	ops := Diff(first, second, DiffOptions{})
-	refused := slices.IndexFunc(ops, func(o Op) bool { return o.Kind == OpAddEntry && o.Entry.Addr.Addr() == ip("10.244.17.112") })
+	refused := slices.IndexFunc(ops, func(o Op) bool { return o.Kind == OpAddEntry && o.Entry.Addr().Addr() == ip("10.244.17.112") })
 	inNetns(t, ns, "", "ipset", "add", "KUBE-BIG", "10.244.17.112,tcp:8080,10.244.17.112")
 	withExtra := inNetns(t, ns, "", "ipset", "save")
 	_, err := k.Apply(ctx, ops)
@@ -51,7 +51,7 @@ func TestIPSetBatchRefusalUndone(t *testing.T) {
 	}
 	inNetns(t, ns, "", "ipset", "del", "KUBE-BIG", "10.244.17.112,tcp:8080,10.244.17.112")
 	k.SetFailure(func(o Op) error {
-		if o.Kind == OpDelEntry && o.Entry.Addr.Addr() == ip("10.244.4.0") {
+		if o.Kind == OpDelEntry && o.Entry.Addr().Addr() == ip("10.244.4.0") {
 			return ErrInjected
 		}
 		return nil

@@ -49,16 +49,18 @@ func fromIPSetEntry(t SetType, e netlink.IPSetEntry) (SetEntry, bool) {
 	if !ok {
 		return SetEntry{}, false
 	}
-	se := SetEntry{Addr: a}
+	var proto Protocol
+	var port uint16
 	if t.hasPort() && e.Port != nil && e.Protocol != nil {
-		se.Protocol, se.Port = Protocol(*e.Protocol), *e.Port
+		proto, port = Protocol(*e.Protocol), *e.Port
 	}
+	var a2 netip.Prefix
 	if t.hasSecond() {
-		if se.Addr2, ok = entryPrefix(e.IP2, e.CIDR2, t == HashIPPortNet); !ok {
+		if a2, ok = entryPrefix(e.IP2, e.CIDR2, t == HashIPPortNet); !ok {
 			return SetEntry{}, false
 		}
 	}
-	return se, true
+	return NewSetEntry(a, proto, port, a2), true
 }
 
 func entryPrefix(ip net.IP, cidr uint8, isNet bool) (netip.Prefix, bool) {
@@ -89,18 +91,18 @@ func (d *realDriver) destroySet(name string) error {
 
 // toIPSetEntry converts an entry of a set of type t for the kernel.
 func toIPSetEntry(t SetType, e SetEntry) *netlink.IPSetEntry {
-	ne := &netlink.IPSetEntry{IP: net.IP(e.Addr.Addr().AsSlice())}
+	ne := &netlink.IPSetEntry{IP: net.IP(e.Addr().Addr().AsSlice())}
 	if t == HashNet {
-		ne.CIDR = uint8(e.Addr.Bits())
+		ne.CIDR = uint8(e.Addr().Bits())
 	}
 	if t.hasPort() {
 		proto, port := uint8(e.Protocol), e.Port
 		ne.Protocol, ne.Port = &proto, &port
 	}
 	if t.hasSecond() {
-		ne.IP2 = net.IP(e.Addr2.Addr().AsSlice())
+		ne.IP2 = net.IP(e.Addr2().Addr().AsSlice())
 		if t == HashIPPortNet {
-			ne.CIDR2 = uint8(e.Addr2.Bits())
+			ne.CIDR2 = uint8(e.Addr2().Bits())
 		}
 	}
 	return ne

@@ -109,18 +109,18 @@ func entryData(t SetType, e SetEntry) *nl.RtAttr {
 		nest.AddRtAttr(kind|unix.NLA_F_NET_BYTEORDER, a)
 		return nest
 	}
-	data.AddChild(ipAttr(nl.IPSET_ATTR_IP, e.Addr.Addr().AsSlice()))
+	data.AddChild(ipAttr(nl.IPSET_ATTR_IP, e.Addr().Addr().AsSlice()))
 	if t == HashNet {
-		data.AddChild(nl.NewRtAttr(nl.IPSET_ATTR_CIDR, nl.Uint8Attr(uint8(e.Addr.Bits()))))
+		data.AddChild(nl.NewRtAttr(nl.IPSET_ATTR_CIDR, nl.Uint8Attr(uint8(e.Addr().Bits()))))
 	}
 	if t.hasPort() {
 		data.AddChild(nl.NewRtAttr(nl.IPSET_ATTR_PROTO, nl.Uint8Attr(uint8(e.Protocol))))
 		data.AddChild(nl.NewRtAttr(nl.IPSET_ATTR_PORT|unix.NLA_F_NET_BYTEORDER, binary.BigEndian.AppendUint16(nil, e.Port)))
 	}
 	if t.hasSecond() {
-		data.AddChild(ipAttr(nl.IPSET_ATTR_IP2, e.Addr2.Addr().AsSlice()))
+		data.AddChild(ipAttr(nl.IPSET_ATTR_IP2, e.Addr2().Addr().AsSlice()))
 		if t == HashIPPortNet {
-			data.AddChild(nl.NewRtAttr(nl.IPSET_ATTR_CIDR2, nl.Uint8Attr(uint8(e.Addr2.Bits()))))
+			data.AddChild(nl.NewRtAttr(nl.IPSET_ATTR_CIDR2, nl.Uint8Attr(uint8(e.Addr2().Bits()))))
 		}
 	}
 	return data

@@ -40,6 +40,7 @@ func Render(plan *rulegen.Plan, opts RenderOptions) (*Rendered, error) {
 		return nil, err
 	}
 	b.state.Services = make(map[VSKey]*VirtualServer, 2*plan.Len())
+	var cuts [2][]shortcut // by family, in name order
 	for i, f := range []servicemodel.IPFamily{servicemodel.IPv4, servicemodel.IPv6} {
 		ports := plan.Ports(f)
 		eps := 0
@@ -48,13 +49,15 @@ func Render(plan *rulegen.Plan, opts RenderOptions) (*Rendered, error) {
 		}
 		b.r.sets[i][SetLoopback].Entries = make(map[SetEntry]struct{}, eps)
 		b.r.sets[i][SetClusterIP].Entries = make(map[SetEntry]struct{}, len(ports))
-		for _, pp := range ports {
-			b.add(b.r.render(pp))
+		contribs := b.r.renderAll(ports)
+		b.addAll(contribs)
+		for _, c := range contribs {
+			cuts[i] = append(cuts[i], c.shortcuts...)
 		}
 	}
 	out := &Rendered{IPVS: b.state, Rules: map[iptables.Family]*iptables.Ruleset{}}
-	for _, f := range []iptables.Family{iptables.IPv4, iptables.IPv6} {
-		out.Rules[f] = b.companion(plan, f, b.allShortcuts(plan, f))
+	for i, f := range []iptables.Family{iptables.IPv4, iptables.IPv6} {
+		out.Rules[f] = b.companion(plan, f, cuts[i])
 	}
 	return out, nil
 }
@@ -101,24 +104,38 @@ func newBuilder(plan *rulegen.Plan, opts RenderOptions) (*builder, error) {
 // add puts a contribution into the state. What is already there gains an
 // extra reference (kept only for shared objects, which are few).
 func (b *builder) add(c *portContrib) {
+	b.addServices(c)
+	b.addEntries(c)
+}
+
+// addServices puts a contribution's virtual servers and addresses into the
+// state.
+func (b *builder) addServices(c *portContrib) {
 	for _, vs := range c.services {
 		b.state.Services[vs.VSKey] = vs
 	}
 	for _, a := range c.addrs {
-		if _, ok := b.state.Addresses[a]; ok {
+		// One map operation instead of a lookup and an insert.
+		if !insertNew(b.state.Addresses, a) {
 			b.addrRefs[a]++
-		} else {
-			b.state.Addresses[a] = struct{}{}
 		}
 	}
+}
+
+// addEntries puts a contribution's set entries into the state.
+func (b *builder) addEntries(c *portContrib) {
 	for _, e := range c.entries {
-		entries := e.set.Entries
-		if _, ok := entries[e.entry]; ok {
+		if !insertNew(e.set.Entries, e.entry) {
 			b.entryRefs[e]++
-		} else {
-			entries[e.entry] = struct{}{}
 		}
 	}
+}
+
+// insertNew puts k into m and reports whether it was absent.
+func insertNew[K comparable](m map[K]struct{}, k K) bool {
+	n := len(m)
+	m[k] = struct{}{}
+	return len(m) > n
 }
 
 // remove takes a contribution out of the state.

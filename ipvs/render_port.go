@@ -129,9 +129,7 @@ func (r *portRenderer) frontendSets(c *portContrib, pp *rulegen.PortPlan, fe rul
 	if fe.Kind == rulegen.LoadBalancer && len(fe.SourceRanges) > 0 {
 		add(SetFirewall)
 		for _, src := range fe.SourceRanges {
-			e := entry
-			e.Addr2 = src.Masked()
-			c.entries = append(c.entries, setRef{name(SetSourceRanges), e})
+			c.entries = append(c.entries, setRef{name(SetSourceRanges), entry.WithAddr2(src)})
 		}
 	}
 }

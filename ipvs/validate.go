@@ -110,20 +110,21 @@ func isSpaceOrControl(r rune) bool { return r <= ' ' || r == 0x7f }
 
 // checkEntry reports whether e fits the set's type and family.
 func (s *IPSet) checkEntry(e SetEntry) error {
-	if !e.Addr.IsValid() || e.Addr.Addr().Is6() != s.IPv6 {
+	addr, addr2 := e.Addr(), e.Addr2()
+	if !addr.IsValid() || addr.Addr().Is6() != s.IPv6 {
 		return fmt.Errorf("entry %v: address of the wrong family", e)
 	}
-	if s.Type != HashNet && e.Addr.Bits() != e.Addr.Addr().BitLen() {
+	if s.Type != HashNet && addr.Bits() != addr.Addr().BitLen() {
 		return fmt.Errorf("entry %v: %s takes an address, not a network", e, s.Type)
 	}
 	if s.Type.hasPort() != (e.Protocol != 0) {
 		return fmt.Errorf("entry %v: protocol and port do not fit %s", e, s.Type)
 	}
-	if s.Type.hasSecond() != e.Addr2.IsValid() {
+	if s.Type.hasSecond() != addr2.IsValid() {
 		return fmt.Errorf("entry %v: second address does not fit %s", e, s.Type)
 	}
-	if e.Addr2.IsValid() && (e.Addr2.Addr().Is6() != s.IPv6 ||
-		(s.Type == HashIPPortIP && e.Addr2.Bits() != e.Addr2.Addr().BitLen())) {
+	if addr2.IsValid() && (addr2.Addr().Is6() != s.IPv6 ||
+		(s.Type == HashIPPortIP && addr2.Bits() != addr2.Addr().BitLen())) {
 		return fmt.Errorf("entry %v: bad second address for %s", e, s.Type)
 	}
 	return nil
