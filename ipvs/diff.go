@@ -176,18 +176,24 @@ func (d *differ) set(name string) {
 	for _, e := range adds {
 		d.emit(Op{Kind: OpAddEntry, Set: spec, Entry: e})
 	}
-	if len(des.Entries)-len(adds) == len(cur.Entries) {
-		return // every current entry is desired: nothing to delete
-	}
-	for _, e := range missing(cur.Entries, des.Entries) {
+	// The current entries that are desired are the desired ones not added:
+	// the rest, a known number, are deleted.
+	for _, e := range missingN(cur.Entries, des.Entries, len(cur.Entries)-(len(des.Entries)-len(adds))) {
 		d.emit(Op{Kind: OpDelEntry, Set: spec, Entry: e})
 	}
 }
 
 // missing returns the entries of a that b lacks, in order.
-func missing(a, b map[SetEntry]struct{}) []SetEntry {
+func missing(a, b map[SetEntry]struct{}) []SetEntry { return missingN(a, b, len(a)) }
+
+// missingN returns, in order, the entries of a that b lacks, knowing that
+// there are at most n: it stops looking once it has found n.
+func missingN(a, b map[SetEntry]struct{}, n int) []SetEntry {
 	var out []SetEntry
 	for e := range a {
+		if len(out) >= n {
+			break
+		}
 		if _, ok := b[e]; !ok {
 			out = append(out, e)
 		}

@@ -50,7 +50,7 @@ func Render(plan *rulegen.Plan, opts RenderOptions) (*Rendered, error) {
 		b.r.sets[i][SetLoopback].Entries = make(map[SetEntry]struct{}, eps)
 		b.r.sets[i][SetClusterIP].Entries = make(map[SetEntry]struct{}, len(ports))
 		contribs := b.r.renderAll(ports)
-		b.addAll(contribs)
+		b.addAll(contribs, b.r.sets[i][SetLoopback])
 		for _, c := range contribs {
 			cuts[i] = append(cuts[i], c.shortcuts...)
 		}
@@ -123,10 +123,17 @@ func (b *builder) addServices(c *portContrib) {
 }
 
 // addEntries puts a contribution's set entries into the state.
-func (b *builder) addEntries(c *portContrib) {
+func (b *builder) addEntries(c *portContrib) { addEntriesOf(c, nil, false, b.entryRefs) }
+
+// addEntriesOf puts a contribution's entries of set (in), or of every other
+// set (!in), into the state, counting extra references in refs.
+func addEntriesOf(c *portContrib, set *IPSet, in bool, refs map[setRef]int) {
 	for _, e := range c.entries {
+		if (e.set == set) != in {
+			continue
+		}
 		if !insertNew(e.set.Entries, e.entry) {
-			b.entryRefs[e]++
+			refs[e]++
 		}
 	}
 }

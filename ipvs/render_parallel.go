@@ -34,24 +34,30 @@ func (r *portRenderer) renderAll(ports []*rulegen.PortPlan) []*portContrib {
 	return out
 }
 
-// addAll adds contributions in order, as add does, the set entries on a
-// goroutine of their own: they touch the sets and entryRefs only, the rest
-// the services, addresses and addrRefs only.
-func (b *builder) addAll(cs []*portContrib) {
+// addAll adds contributions in order, as add does, on two goroutines that
+// touch different maps: the entries of big (the hairpin set, an entry per
+// endpoint), and the rest. A shared entry's
+// reference count (entryRefs) is kept per goroutine and merged.
+func (b *builder) addAll(cs []*portContrib, big *IPSet) {
 	if len(cs) < parallelMin {
 		for _, c := range cs {
 			b.add(c)
 		}
 		return
 	}
+	bigRefs := map[setRef]int{}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for _, c := range cs {
-			b.addEntries(c)
+			addEntriesOf(c, big, true, bigRefs)
 		}
 	})
 	for _, c := range cs {
 		b.addServices(c)
+		addEntriesOf(c, big, false, b.entryRefs)
 	}
 	wg.Wait()
+	for e, n := range bigRefs {
+		b.entryRefs[e] += n
+	}
 }
