@@ -52,6 +52,11 @@
 // operation it performs and, when one fails, undoes the journal in reverse, so
 // that after a failed Apply the kernel holds what it held before (an
 // [*ApplyError] says which operation failed and whether the undo did too).
+// [Real] sends a run of entries of one ipset as many requests in one socket
+// write (as ipset restore does); the kernel answers only the refused ones and
+// the last, so each entry's outcome is known and journaled. When the answers
+// of a write are lost, Real reads the set back to learn which entries were
+// applied before undoing.
 //
 // # Graceful termination
 //

@@ -70,3 +70,27 @@ func TestIPSetBatchRefusalUndone(t *testing.T) {
 		t.Fatalf("Read = %v; want the 6000 entries", err)
 	}
 }
+
+// TestIPSetBatchLostAnswers loses a batch's answers (its socket is closed):
+// the set is read back, nothing is counted as applied that is not, and the
+// kernel keeps what it held.
+func TestIPSetBatchLostAnswers(t *testing.T) {
+	kerneltest.Need(t, "ip", "ipset")
+	ctx := context.Background()
+	ns := newNamedNetns(t)
+	k := setsOnlyKernel(t, ns)
+	first := bigSet(100, 0)
+	if _, err := k.Apply(ctx, Diff(nil, first, DiffOptions{})); err != nil {
+		t.Fatal(err)
+	}
+	before := inNetns(t, ns, "", "ipset", "save")
+	k.d.(*realDriver).batch.sock.Close()
+	_, err := k.Apply(ctx, Diff(first, bigSet(200, 0), DiffOptions{}))
+	var ae *ApplyError
+	if !errors.As(err, &ae) || !errors.Is(err, errUnknownOutcome) || ae.UndoErr != nil || ae.Index != 0 {
+		t.Fatalf("Apply = %v, want an unknown outcome at the first entry, nothing to undo", err)
+	}
+	if after := inNetns(t, ns, "", "ipset", "save"); !slices.Equal(addLines(after), addLines(before)) {
+		t.Fatalf("after the lost batch: %d entries, want %d", len(addLines(after)), len(addLines(before)))
+	}
+}

@@ -30,8 +30,9 @@ type Kernel interface {
 
 // ApplyResult counts what Apply did.
 type ApplyResult struct {
-	// Writes is the number of kernel write requests (one netlink request
-	// each), including ownership records and, after a failure, the undo.
+	// Writes is the number of kernel write requests (netlink messages),
+	// including ownership records and, after a failure, the undo. Real sends
+	// consecutive entries of one ipset many messages to a socket write.
 	Writes int
 }
 

@@ -20,8 +20,9 @@
 //     scheduler, Cleanup; DR ingress (a client, a director balancing a VIP in
 //     DR mode over two nodes that run the iptables backend for a Service whose
 //     externalIPs carry the VIP; replies bypass the director); benchmarks of
-//     programming the 1k x 10 fixture from empty (vs the tools) and of one
-//     endpoint change at 1k and 10k services.
+//     programming the 1k x 10 fixture from empty (vs the tools), of one
+//     endpoint change at 1k and 10k services, and of one real server added
+//     and removed at 1k and 10k services interleaved in one run (medians).
 //
 // Run: go test ./ipvs/ipvsvm (add -bench . for the benchmarks).
 package ipvsvm
