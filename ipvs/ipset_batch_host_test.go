@@ -22,19 +22,26 @@ func bigSet(n, off int) *State {
 	return st
 }
 
+// bigSetKernel programs bigSet(n, 0) into a new namespace's sets, in n+1
+// writes (the set and its entries).
+func bigSetKernel(t *testing.T, n int) (*engine, string, *State) {
+	kerneltest.Need(t, "ip", "ipset")
+	ns := newNamedNetns(t)
+	k := setsOnlyKernel(t, ns)
+	st := bigSet(n, 0)
+	if res, err := k.Apply(context.Background(), Diff(nil, st, DiffOptions{})); err != nil || res.Writes != n+1 {
+		t.Fatalf("Apply = %v, %v; want %d writes", res, err, n+1)
+	}
+	return k, ns, st
+}
+
 // TestIPSetBatchRefusalUndone programs thousands of entries in batched
 // writes, then makes the kernel refuse one entry in the middle of a batch
 // (it exists already) and a failure hook stop another run, and checks each
 // time that the kernel holds what it held before.
 func TestIPSetBatchRefusalUndone(t *testing.T) {
-	kerneltest.Need(t, "ip", "ipset")
 	ctx := context.Background()
-	ns := newNamedNetns(t)
-	k := setsOnlyKernel(t, ns)
-	first := bigSet(3000, 0)
-	if res, err := k.Apply(ctx, Diff(nil, first, DiffOptions{})); err != nil || res.Writes != 3001 {
-		t.Fatalf("Apply = %v, %v; want 3001 writes", res, err)
-	}
+	k, ns, first := bigSetKernel(t, 3000)
 	before := inNetns(t, ns, "", "ipset", "save")
 	second := bigSet(6000, 0)
 	ops := Diff(first, second, DiffOptions{})
@@ -75,14 +82,8 @@ func TestIPSetBatchRefusalUndone(t *testing.T) {
 // the set is read back, nothing is counted as applied that is not, and the
 // kernel keeps what it held.
 func TestIPSetBatchLostAnswers(t *testing.T) {
-	kerneltest.Need(t, "ip", "ipset")
 	ctx := context.Background()
-	ns := newNamedNetns(t)
-	k := setsOnlyKernel(t, ns)
-	first := bigSet(100, 0)
-	if _, err := k.Apply(ctx, Diff(nil, first, DiffOptions{})); err != nil {
-		t.Fatal(err)
-	}
+	k, ns, first := bigSetKernel(t, 100)
 	before := inNetns(t, ns, "", "ipset", "save")
 	k.d.(*realDriver).batch.sock.Close()
 	_, err := k.Apply(ctx, Diff(first, bigSet(200, 0), DiffOptions{}))
