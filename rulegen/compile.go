@@ -104,7 +104,10 @@ func (p *Plan) compilePort(snap *servicemodel.Snapshot, svc *servicemodel.Servic
 	if svc.Headless {
 		return nil
 	}
-	sp := &ServicePlan{Name: svc.PortName(port)}
+	// One allocation holds the service plan and, for the usual
+	// single-family ClusterIP-only port, its family plan and frontend.
+	a := &portAlloc{sp: ServicePlan{Name: svc.PortName(port)}}
+	sp := &a.sp
 	for _, f := range families {
 		if !p.Config.HasFamily(f) {
 			continue
@@ -113,7 +116,7 @@ func (p *Plan) compilePort(snap *servicemodel.Snapshot, svc *servicemodel.Servic
 		if !ok {
 			continue
 		}
-		pp := p.compileFamily(svc, port, f, clusterIP, snap.Endpoints(sp.Name, f))
+		pp := p.compileFamily(a, svc, port, f, clusterIP, snap.Endpoints(sp.Name, f))
 		if f == servicemodel.IPv4 {
 			sp.V4 = pp
 		} else {
@@ -126,9 +129,27 @@ func (p *Plan) compilePort(snap *servicemodel.Snapshot, svc *servicemodel.Servic
 	return sp
 }
 
-func (p *Plan) compileFamily(svc *servicemodel.Service, port servicemodel.ServicePort, f servicemodel.IPFamily,
+// portAlloc backs one service port's plan objects with one allocation.
+type portAlloc struct {
+	sp     ServicePlan
+	pp     PortPlan
+	fe     [1]Frontend
+	ppUsed bool
+}
+
+// portPlan returns the embedded PortPlan the first time, a new one after.
+func (a *portAlloc) portPlan() *PortPlan {
+	if a.ppUsed {
+		return new(PortPlan)
+	}
+	a.ppUsed = true
+	return &a.pp
+}
+
+func (p *Plan) compileFamily(a *portAlloc, svc *servicemodel.Service, port servicemodel.ServicePort, f servicemodel.IPFamily,
 	clusterIP netip.Addr, eps []servicemodel.PortEndpoint) *PortPlan {
-	pp := &PortPlan{
+	pp := a.portPlan()
+	*pp = PortPlan{
 		Name: svc.PortName(port), Family: f, Protocol: port.Protocol,
 		ClusterIP: clusterIP, Port: port.Port,
 		InternalLocal:       svc.InternalTrafficPolicy == servicemodel.PolicyLocal,
@@ -140,7 +161,12 @@ func (p *Plan) compileFamily(svc *servicemodel.Service, port servicemodel.Servic
 	if pp.ExternalLocal {
 		pp.HealthCheckNodePort = svc.HealthCheckNodePort
 	}
-	pp.Frontends = p.frontends(svc, port, f, clusterIP)
+	if pp == &a.pp && len(svc.ExternalIPs) == 0 && len(svc.LoadBalancerIngress) == 0 && port.NodePort == 0 {
+		a.fe[0] = Frontend{Kind: ClusterIP, Addr: clusterIP, Port: port.Port}
+		pp.Frontends = a.fe[:1:1]
+	} else {
+		pp.Frontends = p.frontends(svc, port, f, clusterIP)
+	}
 	categorize(pp, eps, endpointView{node: p.Node, publishNotReady: svc.PublishNotReadyAddresses})
 	return pp
 }
