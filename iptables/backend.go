@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/proxykit/proxykit/internal/sysctl"
 	"github.com/proxykit/proxykit/nat"
 	"github.com/proxykit/proxykit/rulegen"
 )
@@ -73,7 +72,7 @@ func NewBackend(opts BackendOptions) (*Backend, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Sysctl == nil {
-		opts.Sysctl = writeSysctl
+		opts.Sysctl = sysctl.Write
 	}
 	if opts.CanaryInterval == 0 {
 		opts.CanaryInterval = 30 * time.Second
@@ -210,19 +209,4 @@ func (b *Backend) Cleanup(ctx context.Context) error {
 		fs.current = nil
 	}
 	return errors.Join(errs...)
-}
-
-func writeSysctl(key, value string) error {
-	path := filepath.Join("/proc/sys", filepath.FromSlash(dotsToSlashes(key)))
-	return os.WriteFile(path, []byte(value), 0o644)
-}
-
-func dotsToSlashes(key string) string {
-	out := []byte(key)
-	for i, c := range out {
-		if c == '.' {
-			out[i] = '/'
-		}
-	}
-	return string(out)
 }

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
+	"github.com/proxykit/proxykit/internal/sysctl"
 	"github.com/proxykit/proxykit/iptables"
 	"github.com/proxykit/proxykit/rulegen"
 )
@@ -82,7 +80,7 @@ func NewBackend(opts BackendOptions) (*Backend, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Sysctl == nil {
-		opts.Sysctl = writeSysctl
+		opts.Sysctl = sysctl.Write
 	}
 	if len(opts.Families) == 0 {
 		opts.Families = []iptables.Family{iptables.IPv4, iptables.IPv6}
@@ -289,9 +287,4 @@ func (b *Backend) setSysctls() error {
 	}
 	b.ready = true
 	return nil
-}
-
-func writeSysctl(key, value string) error {
-	path := filepath.Join("/proc/sys", filepath.FromSlash(strings.ReplaceAll(key, ".", "/")))
-	return os.WriteFile(path, []byte(value), 0o644)
 }

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strings"
 
+	"github.com/proxykit/proxykit/internal/sysctl"
 	"github.com/proxykit/proxykit/nat"
 	"github.com/proxykit/proxykit/rulegen"
 )
@@ -57,7 +55,7 @@ func NewBackend(opts BackendOptions) (*Backend, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Sysctl == nil {
-		opts.Sysctl = writeSysctl
+		opts.Sysctl = sysctl.Write
 	}
 	r, err := newRenderer(opts.Render)
 	if err != nil {
@@ -132,9 +130,4 @@ func (b *Backend) Cleanup(ctx context.Context) error {
 		return fmt.Errorf("nftables: cleanup: %w", err)
 	}
 	return nil
-}
-
-func writeSysctl(key, value string) error {
-	path := filepath.Join("/proc/sys", filepath.FromSlash(strings.ReplaceAll(key, ".", "/")))
-	return os.WriteFile(path, []byte(value), 0o644)
 }
