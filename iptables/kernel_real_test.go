@@ -3,47 +3,19 @@ package iptables
 import (
 	"context"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/proxykit/proxykit/internal/kerneltest"
+	"github.com/proxykit/proxykit/internal/netharness"
 	"github.com/vishvananda/netns"
 )
 
-// newNetNS creates a throwaway network namespace (closed at the end of the
-// test, which destroys it) from a goroutine with a locked thread, which
-// returns to its namespace before unlocking (if it cannot, it stays locked
-// and the runtime discards it).
+// newNetNS creates a throwaway network namespace, destroyed at the end of
+// the test.
 func newNetNS(t testing.TB) netns.NsHandle {
 	t.Helper()
-	type result struct {
-		ns  netns.NsHandle
-		err error
-	}
-	ch := make(chan result)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			ch <- result{err: err}
-			return
-		}
-		defer orig.Close()
-		ns, err := netns.New()
-		if err == nil {
-			if err = netns.Set(orig); err == nil {
-				runtime.UnlockOSThread()
-			}
-		}
-		ch <- result{ns, err}
-	}()
-	r := <-ch
-	if r.err != nil {
-		t.Fatalf("new netns: %v", r.err)
-	}
-	t.Cleanup(func() { r.ns.Close() })
-	return r.ns
+	return netharness.NewNamespaceT(t)
 }
 
 var variants = []Variant{Legacy, NFT}

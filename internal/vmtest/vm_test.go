@@ -16,6 +16,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/proxykit/proxykit/internal/netharness"
 )
 
 // TestMain boots the VM when the host kernel has no IPVS: every test of this
@@ -45,25 +47,7 @@ func onThread(t *testing.T, f func() error) {
 // newNetns creates a network namespace with lo up, closed at cleanup.
 func newNetns(t *testing.T) netns.NsHandle {
 	t.Helper()
-	var ns netns.NsHandle
-	onThread(t, func() (err error) {
-		ns, err = netns.New()
-		return err
-	})
-	t.Cleanup(func() { ns.Close() })
-	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	lo, err := h.LinkByName("lo")
-	if err == nil {
-		err = h.LinkSetUp(lo)
-	}
-	if err != nil {
-		t.Fatalf("lo up: %v", err)
-	}
-	return ns
+	return netharness.NewNamespaceT(t)
 }
 
 // inNetns runs a command in ns (the child inherits the locked thread's netns).

@@ -12,9 +12,9 @@ import (
 
 	"github.com/proxykit/proxykit/internal/vmtest"
 	"github.com/proxykit/proxykit/ipvs"
-	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
+
+	"github.com/proxykit/proxykit/internal/netharness"
 )
 
 func TestMain(m *testing.M) { vmtest.Main(m, vmtest.Options{}) }
@@ -29,27 +29,8 @@ type testNS struct {
 func newNS(t testing.TB) *testNS {
 	t.Helper()
 	vmtest.Need(t, "ipvsadm", "ipset")
-	var h netns.NsHandle
-	var err error
-	onLockedThread(t, func() { h, err = netns.New() }) // New moves the thread; it is moved back
-	if err != nil {
-		t.Fatalf("new netns: %v", err)
-	}
-	t.Cleanup(func() { h.Close() })
+	h := netharness.NewNamespaceT(t) // lo up: IPVS needs a local table
 	ns := &testNS{h: h, path: fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), int(h))}
-	// IPVS rejects destinations in a netns without a local table: bring lo up.
-	nh, err := netlink.NewHandleAt(h, unix.NETLINK_ROUTE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nh.Close()
-	lo, err := nh.LinkByName("lo")
-	if err == nil {
-		err = nh.LinkSetUp(lo)
-	}
-	if err != nil {
-		t.Fatalf("lo up: %v", err)
-	}
 	return ns
 }
 
