@@ -105,16 +105,8 @@ func TestBackendSyncMatchesRenderAndCleansUp(t *testing.T) {
 // TestBackendOneEndpointChange: a one-endpoint change among many services
 // costs at most 3 IPVS writes and no companion rule.
 func TestBackendOneEndpointChange(t *testing.T) {
-	c, err := fixture.New(500, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, _ := rulegen.Compile(c.Snapshot, fixture.Node(), fixture.Config())
-	fb := newFakeBackend(t)
+	c, plan, fb := syncedFixture(t, 500, 5)
 	ctx := context.Background()
-	if _, err := fb.Sync(ctx, rulegen.SyncRequest{Plan: plan, Full: true}); err != nil {
-		t.Fatal(err)
-	}
 	for i := range 5 {
 		snap, changed, err := c.ChangeOneEndpoint(3+i, 1)
 		if err != nil {
@@ -186,16 +178,8 @@ func TestBackendRollsBackOnFailure(t *testing.T) {
 // connections is set to weight 0 by the scoped sync and deleted by the first
 // sync after it drained.
 func TestBackendGracefulTermination(t *testing.T) {
-	c, err := fixture.New(20, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, _ := rulegen.Compile(c.Snapshot, fixture.Node(), fixture.Config())
-	fb := newFakeBackend(t)
+	c, plan, fb := syncedFixture(t, 20, 3)
 	ctx := context.Background()
-	if _, err := fb.Sync(ctx, rulegen.SyncRequest{Plan: plan, Full: true}); err != nil {
-		t.Fatal(err)
-	}
 	before := fb.ours(t)
 	for _, v := range before.Services { // every real server has a connection
 		for _, r := range v.Reals {
@@ -230,4 +214,20 @@ func TestBackendGracefulTermination(t *testing.T) {
 	if got := fb.ours(t); !got.Equal(want.IPVS) {
 		t.Fatalf("drained endpoint not deleted:\n%s", Diff(got, want.IPVS, DiffOptions{}))
 	}
+}
+
+// syncedFixture builds an n × m fixture cluster and fully syncs its plan
+// into a fake-backed Backend.
+func syncedFixture(t *testing.T, n, m int) (*fixture.Cluster, *rulegen.Plan, fakeBackend) {
+	t.Helper()
+	c, err := fixture.New(n, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, _ := rulegen.Compile(c.Snapshot, fixture.Node(), fixture.Config())
+	fb := newFakeBackend(t)
+	if _, err := fb.Sync(context.Background(), rulegen.SyncRequest{Plan: plan, Full: true}); err != nil {
+		t.Fatal(err)
+	}
+	return c, plan, fb
 }
