@@ -2,6 +2,7 @@ package lb
 
 import (
 	"cmp"
+	mbits "math/bits"
 	"slices"
 	"strings"
 )
@@ -58,9 +59,9 @@ func buildMaglevInto[T slotIndex](s *set, m uint64) []T {
 	turns := maglevTurns(s, uint32(m))
 	b := newMaglevBuilder[T](m)
 	if s.uniform {
-		b.fill(turns, nil)
+		b.fill(turns, nil, b.fillRounds(turns))
 	} else {
-		b.fill(turns, newWeighting(s, turns))
+		b.fill(turns, newWeighting(s, turns), b.m)
 	}
 	return b.tab
 }
@@ -69,11 +70,36 @@ func newMaglevBuilder[T slotIndex](m uint64) *maglevBuilder[T] {
 	return &maglevBuilder[T]{m: uint32(m), minv: 1 / float64(m), tab: make([]T, m), filled: make([]uint64, (m+63)/64)}
 }
 
-// fill runs the rounds until the table is full; w, when not nil, skips
-// turns per weight.
-func (b *maglevBuilder[T]) fill(turns []maglevTurn, w *weighting) {
+// fillRounds runs whole rounds of an unweighted build by probing, as long
+// as a round cannot reach the tail, and returns how many slots are left.
+// The loop has nothing in it but the walk: most of a build is spent here.
+func (b *maglevBuilder[T]) fillRounds(turns []maglevTurn) uint32 {
 	m, tab, filled := b.m, b.tab, b.filled
-	for left := m; left > 0; {
+	left := m
+	for ; left >= tailSlots+uint32(len(turns)); left -= uint32(len(turns)) {
+		for j := range turns {
+			t := &turns[j]
+			c := t.next
+			for skip := t.skip; filled[c>>6]&(1<<(c&63)) != 0; {
+				if c += skip; c >= m {
+					c -= m
+				}
+			}
+			filled[c>>6] |= 1 << (c & 63)
+			tab[c] = T(t.index)
+			if t.next = c + t.skip; t.next >= m {
+				t.next -= m
+			}
+		}
+	}
+	return left
+}
+
+// fill runs the rounds until the table is full, starting with left free
+// slots; w, when not nil, skips turns per weight.
+func (b *maglevBuilder[T]) fill(turns []maglevTurn, w *weighting, left uint32) {
+	m, tab, filled := b.m, b.tab, b.filled
+	for left > 0 {
 		for j := range turns {
 			if w != nil && !w.turn(j) {
 				continue
@@ -143,32 +169,68 @@ func maglevTurns(s *set, m uint32) []maglevTurn {
 			index: i,
 		}
 	}
-	slices.SortFunc(turns, func(a, b maglevTurn) int {
+	sortTurns(s, turns)
+	return turns
+}
+
+// sortTurns orders turns by (next, skip), then by backend ID. Walks are
+// packed with their position into one integer (next and skip < 2^24) so
+// that the sort compares integers; equal walks, which need the IDs, are
+// rare, and sorted by ID afterwards.
+func sortTurns(s *set, turns []maglevTurn) {
+	byID := func(a, b maglevTurn) int {
 		if a.next != b.next || a.skip != b.skip {
 			return cmp.Compare(uint64(a.next)<<32|uint64(a.skip), uint64(b.next)<<32|uint64(b.skip))
 		}
 		return strings.Compare(s.all[a.index].ID, s.all[b.index].ID)
-	})
-	return turns
+	}
+	if len(turns) > 1<<16 {
+		slices.SortFunc(turns, byID)
+		return
+	}
+	keys := make([]uint64, len(turns))
+	for j, t := range turns {
+		keys[j] = uint64(t.next)<<40 | uint64(t.skip)<<16 | uint64(j)
+	}
+	slices.Sort(keys)
+	sorted := make([]maglevTurn, len(turns))
+	for j, k := range keys {
+		sorted[j] = turns[k&(1<<16-1)]
+	}
+	copy(turns, sorted)
+	for i := 0; i < len(keys); {
+		k := i + 1
+		for k < len(keys) && keys[k]>>16 == keys[i]>>16 {
+			k++
+		}
+		if k-i > 1 {
+			slices.SortFunc(turns[i:k], byID)
+		}
+		i = k
+	}
 }
 
-// switchToList collects the free slots and the inverses of the skips.
+// switchToList collects the free slots, a word of the bitmap at a time.
+// The inverses of the skips are computed lazily: only the turns that get a
+// turn in the tail need one.
 func (b *maglevBuilder[T]) switchToList(turns []maglevTurn) {
 	b.free = make([]uint32, 0, tailSlots)
-	for c := range b.m {
-		if b.filled[c>>6]&(1<<(c&63)) == 0 {
-			b.free = append(b.free, c)
+	for w, bits := range b.filled {
+		for free := ^bits; free != 0; free &= free - 1 {
+			if c := uint32(w<<6 + mbits.TrailingZeros64(free)); c < b.m {
+				b.free = append(b.free, c)
+			}
 		}
 	}
 	b.inv = make([]uint32, len(turns))
-	for j, t := range turns {
-		b.inv[j] = modInverse(t.skip, b.m)
-	}
 }
 
 // takeNearest removes from the free list and returns the free slot that
 // turn j's walk reaches first.
 func (b *maglevBuilder[T]) takeNearest(t *maglevTurn, j int) uint32 {
+	if b.inv[j] == 0 {
+		b.inv[j] = modInverse(t.skip, b.m)
+	}
 	m, inv := uint64(b.m), uint64(b.inv[j])
 	best, bestSteps := 0, m
 	for k, c := range b.free {

@@ -1,8 +1,10 @@
 package lb
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -263,5 +265,33 @@ func TestMaglevLargeSet(t *testing.T) {
 		if b := mustPick(t, s, clientKey(i)); b.Weight == 0 {
 			t.Fatalf("picked weight-0 %s", b.ID)
 		}
+	}
+}
+
+// sortTurns orders by (next, skip), then ID: checked against a plain sort
+// on walks forced to collide, so that the ID tie-break is exercised.
+func TestSortTurnsTies(t *testing.T) {
+	s, err := newSet(nil, backends(200))
+	if err != nil {
+		t.Fatal(err)
+	}
+	turns := make([]maglevTurn, len(s.live))
+	for j, i := range s.live {
+		turns[j] = maglevTurn{next: uint32(j*7) % 3, skip: 1 + uint32(j*13)%2, index: i}
+	}
+	want := slices.Clone(turns)
+	slices.SortFunc(want, func(a, b maglevTurn) int {
+		if c := cmp.Compare(a.next, b.next); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.skip, b.skip); c != 0 {
+			return c
+		}
+		return strings.Compare(s.all[a.index].ID, s.all[b.index].ID)
+	})
+	slices.Reverse(turns)
+	sortTurns(s, turns)
+	if !slices.Equal(turns, want) {
+		t.Errorf("sortTurns differs from the plain order:\n got %v\nwant %v", turns[:8], want[:8])
 	}
 }
