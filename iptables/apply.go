@@ -60,10 +60,21 @@ func (rs *Ruleset) Apply(p *Payload) error {
 		line++ // "*table"
 		t := tx.table(tp.Table)
 		for i := range tp.Ops {
+			o := &tp.Ops[i]
+			if o.Kind == OpFill {
+				if at, err := tx.fill(t, o); err != nil {
+					tx.rollback()
+					r := o.From.Rules[at]
+					r.Chain = o.Chain
+					return &ApplyError{Table: tp.Table, Line: line + at + 1, Text: r.String(), Err: err}
+				}
+				line += o.lines()
+				continue
+			}
 			line++
-			if err := tx.op(t, &tp.Ops[i]); err != nil {
+			if err := tx.op(t, o); err != nil {
 				tx.rollback()
-				return &ApplyError{Table: tp.Table, Line: line, Text: string(trimNL(tp.Ops[i].appendTo(nil))), Err: err}
+				return &ApplyError{Table: tp.Table, Line: line, Text: string(trimNL(o.appendTo(nil))), Err: err}
 			}
 		}
 		line++ // "COMMIT"
@@ -116,10 +127,16 @@ func (tx *applyTx) rollback() {
 	}
 }
 
-// replace installs c in t, journaling the chain it replaces.
+// replace installs c in t, journaling the chain it replaces; the
+// transaction may change c in place.
 func (tx *applyTx) replace(t *Table, c *Chain) {
-	tx.journal = append(tx.journal, undo{t: t, name: c.Name, old: t.chains[c.Name]})
+	tx.install(t, c)
 	tx.fresh[c] = true
+}
+
+// install puts c in t, journaling the chain it replaces.
+func (tx *applyTx) install(t *Table, c *Chain) {
+	tx.journal = append(tx.journal, undo{t: t, name: c.Name, old: t.chains[c.Name]})
 	t.put(c)
 }
 

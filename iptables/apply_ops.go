@@ -68,10 +68,8 @@ func (tx *applyTx) add(t *Table, o *Op) error {
 	if t.chains[o.Chain] == nil {
 		return fmt.Errorf("%w: %s", ErrNoChain, o.Chain)
 	}
-	if tg := o.Rule.Target; tg != "" {
-		if tc := t.chains[tg]; tc == nil && !isStandardTarget(tg) || tc != nil && IsBuiltin(t.Name, tg) {
-			return fmt.Errorf("%w: %s", ErrNoTarget, tg)
-		}
+	if err := checkTarget(t, o.Rule.Target); err != nil {
+		return err
 	}
 	c, err := tx.writable(t, o.Chain)
 	if err != nil {
@@ -90,6 +88,57 @@ func (tx *applyTx) add(t *Table, o *Op) error {
 	}
 	t.countRef(r.Target, 1)
 	return nil
+}
+
+// checkTarget rejects a jump to a chain that does not exist (or to a
+// built-in chain) when the target is not a standard one.
+func checkTarget(t *Table, target string) error {
+	if target == "" {
+		return nil
+	}
+	if tc := t.chains[target]; tc == nil && !isStandardTarget(target) || tc != nil && IsBuiltin(t.Name, target) {
+		return fmt.Errorf("%w: %s", ErrNoTarget, target)
+	}
+	return nil
+}
+
+// fill is OpFill: -A of every rule of o.From. When the chain was declared
+// by this transaction and is still empty, it takes o.From's rules without
+// copying them (the new chain shares them, as chains do, and is copied
+// before any later change). On error it returns the index of the rule
+// that failed.
+func (tx *applyTx) fill(t *Table, o *Op) (int, error) {
+	if o.From == nil {
+		return 0, nil
+	}
+	c := t.chains[o.Chain]
+	if c == nil || !tx.fresh[c] || len(c.Rules) > 0 || o.From.Name != o.Chain {
+		return tx.fillEach(t, o)
+	}
+	for i := range o.From.Rules {
+		if o.From.Rules[i].Chain != o.Chain {
+			return tx.fillEach(t, o)
+		}
+		if err := checkTarget(t, o.From.Rules[i].Target); err != nil {
+			return i, err
+		}
+	}
+	n := &Chain{Name: c.Name, Policy: c.Policy, Counters: c.Counters, Rules: slices.Clip(o.From.Rules)}
+	if lines, ok := o.From.restoreLines(); ok {
+		n.setLines(lines)
+	}
+	tx.install(t, n)
+	return 0, nil
+}
+
+// fillEach is OpFill as one -A per rule.
+func (tx *applyTx) fillEach(t *Table, o *Op) (int, error) {
+	for i := range o.From.Rules {
+		if err := tx.add(t, &Op{Kind: OpAppend, Chain: o.Chain, Rule: o.From.Rules[i]}); err != nil {
+			return i, err
+		}
+	}
+	return 0, nil
 }
 
 // deleteRule is -D, by position or by rule text.

@@ -2,7 +2,6 @@ package iptables
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -166,27 +165,20 @@ func (td *tableDiff) classify(name string, c, d *Chain) {
 	}
 }
 
-func bySeq(a, b *Chain) int {
-	switch {
-	case a.seq < b.seq:
-		return -1
-	case a.seq > b.seq:
-		return 1
-	}
-	return strings.Compare(a.Name, b.Name)
-}
-
 // payload orders the commands so that every line is valid when
 // iptables-restore reaches it: declarations, built-in rule deletions and
 // insertions, the rules of declared chains, chain deletions.
 func (td *tableDiff) payload(full bool) (*TablePayload, error) {
-	slices.SortFunc(td.added, bySeq)
-	slices.SortFunc(td.rewritten, bySeq)
-	slices.SortFunc(td.deleted, bySeq)
+	sortBySeq(td.added)
+	sortBySeq(td.rewritten)
+	sortBySeq(td.deleted)
 	if err := td.checkReferences(full); err != nil {
 		return nil, err
 	}
 	tp := &TablePayload{Table: td.name}
+	nDeclared := len(td.added) + len(td.rewritten)
+	tp.Ops = make([]Op, 0, 2*nDeclared+2*len(td.deleted)+8)
+	tp.Changes = make([]Change, 0, nDeclared+len(td.deleted)+len(td.kept)+8)
 	for _, group := range [][]*Chain{td.added, td.rewritten, td.deleted} {
 		for _, c := range group {
 			tp.Ops = append(tp.Ops, Op{Kind: OpDeclare, Chain: c.Name})
@@ -204,9 +196,8 @@ func (td *tableDiff) payload(full bool) (*TablePayload, error) {
 	}
 	for _, group := range [][]*Chain{td.added, td.rewritten} {
 		for _, c := range group {
-			for _, r := range c.Rules {
-				r.Chain = c.Name
-				tp.Ops = append(tp.Ops, Op{Kind: OpAppend, Chain: c.Name, Rule: r})
+			if len(c.Rules) > 0 {
+				tp.Ops = append(tp.Ops, Op{Kind: OpFill, Chain: c.Name, From: c})
 			}
 		}
 	}

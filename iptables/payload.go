@@ -27,6 +27,9 @@ const (
 	OpNewChain
 	// OpPolicy is "-P CHAIN POLICY".
 	OpPolicy
+	// OpFill is one "-A CHAIN spec" line for each rule of From, in order:
+	// how Diff fills a chain it declared. From is shared, not copied.
+	OpFill
 )
 
 // Op is one line of an iptables-restore payload.
@@ -37,6 +40,18 @@ type Op struct {
 	Pos      int      // OpInsert, OpDelete: 1-based position, 0 for none
 	Policy   string   // OpDeclare ("" for a user chain), OpPolicy
 	Counters Counters // OpDeclare
+	From     *Chain   // OpFill: the rules to append
+}
+
+// lines returns the number of payload lines (and commands) of the op.
+func (o *Op) lines() int {
+	if o.Kind == OpFill {
+		if o.From == nil {
+			return 0
+		}
+		return len(o.From.Rules)
+	}
+	return 1
 }
 
 // TablePayload is the part of a payload for one table: one
@@ -79,11 +94,14 @@ type Payload struct {
 // Empty reports whether the payload changes nothing.
 func (p *Payload) Empty() bool { return p.Writes() == 0 }
 
-// Writes returns the number of commands in the payload.
+// Writes returns the number of commands in the payload (an OpFill counts
+// its rules).
 func (p *Payload) Writes() int {
 	n := 0
 	for _, t := range p.Tables {
-		n += len(t.Ops)
+		for i := range t.Ops {
+			n += t.Ops[i].lines()
+		}
 	}
 	return n
 }
@@ -129,9 +147,40 @@ func (p *Payload) Only(table string) *Payload {
 func (t *TablePayload) size() int {
 	n := len(t.Table) + 16
 	for i := range t.Ops {
-		n += len(t.Ops[i].Chain) + len(t.Ops[i].Rule.Spec) + 32
+		o := &t.Ops[i]
+		if o.Kind != OpFill {
+			n += len(o.Chain) + len(o.Rule.Spec) + 32
+		} else if o.From != nil {
+			n += fillSize(o.Chain, o.From)
+		}
 	}
 	return n
+}
+
+// fillSize is the length of an OpFill's lines.
+func fillSize(chain string, from *Chain) int {
+	if lines, ok := from.restoreLines(); ok && from.Name == chain {
+		return len(lines)
+	}
+	n := 0
+	for i := range from.Rules {
+		n += len(chain) + len(from.Rules[i].Spec) + 5
+	}
+	return n
+}
+
+// appendFill appends an OpFill's lines: the chain's restore lines as one
+// copy when the renderer kept them, else rule by rule.
+func appendFill(b []byte, chain string, from *Chain) []byte {
+	if lines, ok := from.restoreLines(); ok && from.Name == chain {
+		return append(b, lines...)
+	}
+	for i := range from.Rules {
+		r := from.Rules[i]
+		r.Chain = chain
+		b = appendRule(b, "-A", &r, false)
+	}
+	return b
 }
 
 func (t *TablePayload) appendTo(b []byte) []byte {
@@ -172,6 +221,11 @@ func (o *Op) appendTo(b []byte) []byte {
 		return appendRule(b, cmd, &o.Rule, false)
 	case OpPolicy:
 		return append(b, "-P "+o.Chain+" "+o.Policy+"\n"...)
+	case OpFill:
+		if o.From == nil {
+			return b
+		}
+		return appendFill(b, o.Chain, o.From)
 	}
 	var cmd string
 	switch o.Kind {

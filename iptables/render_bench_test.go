@@ -20,14 +20,15 @@ func fixturePlan(b testing.TB, n, m int) (*fixture.Cluster, *rulegen.Plan) {
 	return c, plan
 }
 
-// BenchmarkRenderDiffFull: render 10k services × 10 endpoints from scratch
-// and diff against an empty kernel.
+// BenchmarkRenderDiffFull: render 10k services × 10 endpoints from scratch,
+// diff against an empty kernel and print the iptables-restore payload (what
+// a full sync hands to iptables-restore).
 func BenchmarkRenderDiffFull(b *testing.B) {
 	_, plan := fixturePlan(b, 10000, 10)
 	empty := NewRuleset(IPv4)
 	own := OwnPrefix(DefaultChainPrefix)
 	b.ReportAllocs()
-	var rules int
+	var rules, size int
 	for b.Loop() {
 		rs, err := Render(plan, IPv4, RenderOptions{})
 		if err != nil {
@@ -37,9 +38,10 @@ func BenchmarkRenderDiffFull(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		rules = p.Writes()
+		rules, size = p.Writes(), len(p.Bytes())
 	}
 	b.ReportMetric(float64(rules), "writes")
+	b.ReportMetric(float64(size), "payload-bytes")
 }
 
 // BenchmarkRenderDiffOneEndpoint: after one endpoint of one service changed

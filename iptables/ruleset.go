@@ -3,6 +3,7 @@ package iptables
 import (
 	"slices"
 	"strconv"
+	"unsafe"
 )
 
 // Family is the IP family a Ruleset belongs to: iptables or ip6tables.
@@ -38,6 +39,27 @@ type Chain struct {
 	Rules    []Rule
 
 	seq uint64 // position in the table: order of first insertion
+
+	// lines, when set, holds the rules as restore lines ("-A NAME spec\n"
+	// each) in one string, as the renderer wrote them, so that a payload
+	// copies them at once; linesOf and linesN record Rules at that time, so
+	// that a Chain whose Rules were replaced is never printed from them.
+	lines   string
+	linesOf *Rule
+	linesN  int
+}
+
+// restoreLines returns the chain's rules as restore lines, if known.
+func (c *Chain) restoreLines() (string, bool) {
+	if c.lines == "" || len(c.Rules) != c.linesN || unsafe.SliceData(c.Rules) != c.linesOf {
+		return "", false
+	}
+	return c.lines, true
+}
+
+// setLines records lines as the restore lines of c's current rules.
+func (c *Chain) setLines(lines string) {
+	c.lines, c.linesOf, c.linesN = lines, unsafe.SliceData(c.Rules), len(c.Rules)
 }
 
 // Equal reports whether c and o have the same name, policy and rules
@@ -95,6 +117,11 @@ func NewTable(name string) *Table {
 	return &Table{Name: name, chains: map[string]*Chain{}}
 }
 
+// newTableSize returns an empty table with room for n chains.
+func newTableSize(name string, n int) *Table {
+	return &Table{Name: name, chains: make(map[string]*Chain, n)}
+}
+
 // Chain returns the named chain, or nil.
 func (t *Table) Chain(name string) *Chain { return t.chains[name] }
 
@@ -118,7 +145,7 @@ func (t *Table) Chains() []*Chain {
 	for _, c := range t.chains {
 		out = append(out, c)
 	}
-	slices.SortFunc(out, bySeq)
+	sortBySeq(out)
 	return out
 }
 
