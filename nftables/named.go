@@ -48,17 +48,35 @@ func (n *named[T]) reserve(size int) {
 }
 
 func (n *named[T]) add(name string, v T) bool {
-	if _, dup := n.get(name); dup {
+	if n.inParent(name) {
 		return false
 	}
 	if n.idx == nil {
 		n.idx = map[string]int{}
 	}
+	// One map operation: a name already present does not grow the index,
+	// and gets its own position back.
+	before := len(n.idx)
 	n.idx[name] = len(n.items)
+	if len(n.idx) == before {
+		n.idx[name] = n.lastPos(name)
+		return false
+	}
 	n.items = append(n.items, v)
 	n.names = append(n.names, name)
 	n.count++
 	return true
+}
+
+// lastPos returns the position of name's live item, the last one of that
+// name (an earlier one was removed).
+func (n *named[T]) lastPos(name string) int {
+	for i := len(n.names) - 1; i >= 0; i-- {
+		if n.names[i] == name {
+			return i
+		}
+	}
+	return -1
 }
 
 func (n *named[T]) replace(name string, v T) {

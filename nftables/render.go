@@ -181,8 +181,13 @@ func (r *renderer) update(plan *rulegen.Plan, changed []servicemodel.ServicePort
 		for _, f := range r.families(plan) {
 			r.fams = append(r.fams, newFamRenderer(r, f, plan))
 		}
+		names := plan.Names()
+		sps := make([]*rulegen.ServicePlan, len(names))
+		for i, name := range names {
+			sps[i], _ = plan.Get(name)
+		}
 		for _, fr := range r.fams {
-			fr.renderAll(plan)
+			fr.renderAll(names, sps)
 		}
 		return r.ruleset(), nil
 	}

@@ -1,54 +1,105 @@
 package nftables
 
-// arena hands out the slices of one service port's fragment from a few
-// shared backing arrays, so that rendering 10k ports allocates per port,
-// not per rule. A slice handed out is never appended to; if an array grows,
-// earlier slices keep pointing into the old one, which stays valid.
-type arena struct {
-	rules    []Rule
-	stmts    []Stmt
-	values   []Value
-	verdicts []Verdict
-	chains   []Chain
+import "strings"
+
+// slab hands out runs of T cut from blocks of at least size elements, so
+// that many small slices cost one allocation per block. A run handed out
+// is never appended to in place (its capacity ends where it does).
+type slab[T any] struct {
+	buf  []T
+	size int
 }
 
-func newArena(rules, stmts, values, verdicts, chains int) *arena {
-	return &arena{rules: make([]Rule, 0, rules), stmts: make([]Stmt, 0, stmts),
-		values: make([]Value, 0, values), verdicts: make([]Verdict, 0, verdicts), chains: make([]Chain, 0, chains)}
+// take returns a run of n zero elements.
+func (s *slab[T]) take(n int) []T {
+	if cap(s.buf)-len(s.buf) < n {
+		s.buf = make([]T, 0, max(n, s.size))
+	}
+	i := len(s.buf)
+	s.buf = s.buf[:i+n]
+	return s.buf[i : i+n : i+n]
+}
+
+// put returns a run holding vs.
+func (s *slab[T]) put(vs ...T) []T {
+	out := s.take(len(vs))
+	copy(out, vs)
+	return out
+}
+
+// one returns a pointer to one new element holding v.
+func (s *slab[T]) one(v T) *T {
+	p := &s.take(1)[0]
+	*p = v
+	return p
+}
+
+// arena holds the slabs the fragments of a chunk of service ports are cut
+// from: rendering 10k ports allocates per chunk, not per rule, chain or
+// name. Its sizes are estimates; a slab that runs out starts a new block.
+type arena struct {
+	rules     slab[Rule]
+	stmts     slab[Stmt]
+	values    slab[Value]
+	verdicts  slab[Verdict]
+	chains    slab[Chain]
+	chainPtrs slab[*Chain]
+	sets      slab[Set]
+	setPtrs   slab[*Set]
+	elems     slab[Element]
+	frags     slab[fragment]
+	names     strings.Builder
+	nameSize  int
+}
+
+// arenaSize is what an arena should hold: the sum of its ports' estimates.
+type arenaSize struct {
+	rules, stmts, values, verdicts, chains, sets, elems, frags, names int
+}
+
+func (s *arenaSize) add(o arenaSize) {
+	s.rules += o.rules
+	s.stmts += o.stmts
+	s.values += o.values
+	s.verdicts += o.verdicts
+	s.chains += o.chains
+	s.sets += o.sets
+	s.elems += o.elems
+	s.frags += o.frags
+	s.names += o.names
+}
+
+func newArena(s arenaSize) *arena {
+	a := &arena{nameSize: max(s.names, 256)}
+	a.rules.size, a.stmts.size, a.values.size = max(s.rules, 16), max(s.stmts, 32), max(s.values, 8)
+	a.verdicts.size, a.chains.size, a.chainPtrs.size = max(s.verdicts, 8), max(s.chains, 8), max(s.chains, 8)
+	a.sets.size, a.setPtrs.size, a.elems.size, a.frags.size = max(s.sets, 4), max(s.sets, 4), max(s.elems, 8), max(s.frags, 1)
+	return a
 }
 
 // rule returns a rule of the given statements.
-func (a *arena) rule(s ...Stmt) Rule {
-	n := len(a.stmts)
-	a.stmts = append(a.stmts, s...)
-	return Rule{Stmts: a.stmts[n:len(a.stmts):len(a.stmts)]}
-}
+func (a *arena) rule(s ...Stmt) Rule { return Rule{Stmts: a.stmts.put(s...)} }
 
 // list returns the given rules as one slice.
-func (a *arena) list(r ...Rule) []Rule {
-	n := len(a.rules)
-	a.rules = append(a.rules, r...)
-	return a.rules[n:len(a.rules):len(a.rules)]
-}
+func (a *arena) list(r ...Rule) []Rule { return a.rules.put(r...) }
 
-func (a *arena) key(v ...Value) []Value {
-	n := len(a.values)
-	a.values = append(a.values, v...)
-	return a.values[n:len(a.values):len(a.values)]
-}
+func (a *arena) key(v ...Value) []Value { return a.values.put(v...) }
 
-func (a *arena) verdict(v Verdict) *Verdict {
-	if len(a.verdicts) == cap(a.verdicts) {
-		a.verdicts = make([]Verdict, 0, max(8, cap(a.verdicts)))
-	}
-	a.verdicts = append(a.verdicts, v)
-	return &a.verdicts[len(a.verdicts)-1]
-}
+func (a *arena) verdict(v Verdict) *Verdict { return a.verdicts.one(v) }
 
 func (a *arena) chain(name string, rules []Rule) *Chain {
-	if len(a.chains) == cap(a.chains) {
-		a.chains = make([]Chain, 0, max(4, cap(a.chains)))
+	return a.chains.one(Chain{Name: name, Rules: rules})
+}
+
+// name returns b as a string cut from the arena's text block. A Builder
+// never rewrites what it holds, so the strings cut from it stay valid when
+// a new block starts.
+func (a *arena) name(b []byte) string {
+	if a.names.Cap()-a.names.Len() < len(b) {
+		a.names = strings.Builder{}
+		a.names.Grow(max(len(b), a.nameSize))
 	}
-	a.chains = append(a.chains, Chain{Name: name, Rules: rules})
-	return &a.chains[len(a.chains)-1]
+	start := a.names.Len()
+	a.names.Write(b)
+	return a.names.String()[start:]
 }

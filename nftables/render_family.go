@@ -25,8 +25,12 @@ type famRenderer struct {
 	localhostNodePorts bool
 	// shared by every port's rules (never modified)
 	isLocal, notLocal Stmt    // the local-traffic detector; nil without one
+	markMasq          Stmt    // sets the masquerade mark
+	protoStmts        [3]Stmt // MatchProto of tcp, udp, sctp
 	saddrKey          []Field // the source address as a set key
 	numgenKeys        []Value // Int(0), Int(1), ...: numgen map keys
+	numgenType        []DataType
+	addrKeyType       []DataType // an address set's key
 	shards            []*shardState
 }
 
@@ -34,8 +38,8 @@ type famRenderer struct {
 type shardState struct {
 	index  int
 	table  *Table
-	frags  map[servicemodel.ServicePortName]*fragment
-	names  []servicemodel.ServicePortName // of frags, sorted
+	names  []servicemodel.ServicePortName // sorted
+	frags  []*fragment                    // of names
 	cloned bool                           // the table was cloned during this update
 	dirty  [numSharedMaps]bool
 }
@@ -53,7 +57,10 @@ func newFamRenderer(r *renderer, f Family, plan *rulegen.Plan) *famRenderer {
 	if f == FamilyIPv6 {
 		fr.saddr, fr.daddr, fr.addrType = IP6SAddr, IP6DAddr, TypeIPv6Addr
 	}
-	fr.saddrKey = []Field{fr.saddr}
+	fr.saddrKey, fr.numgenType, fr.addrKeyType = []Field{fr.saddr}, []DataType{TypeNumgen}, []DataType{fr.addrType}
+	for i, p := range [...]uint8{6, 17, 132} {
+		fr.protoStmts[i] = MatchProto{Proto: p}
+	}
 	fr.numgenKeys = make([]Value, 256)
 	for i := range fr.numgenKeys {
 		fr.numgenKeys[i] = Int(uint32(i))
@@ -62,23 +69,24 @@ func newFamRenderer(r *renderer, f Family, plan *rulegen.Plan) *famRenderer {
 	return fr
 }
 
-// renderAll renders every port of plan into fresh tables. Workers render
-// the ports chunk by chunk while one builder per shard (as many at once as
-// there are CPUs) adds each finished chunk's fragments to its table, in
+// renderAll renders every port of plan (sps are the plan's entries in
+// name order) into fresh tables. Workers render the ports chunk by chunk,
+// each chunk from one arena, while one builder per shard (as many at once
+// as there are CPUs) adds each finished chunk's fragments to its table, in
 // name order.
-func (fr *famRenderer) renderAll(plan *rulegen.Plan) {
-	names := plan.Names()
+func (fr *famRenderer) renderAll(names []servicemodel.ServicePortName, sps []*rulegen.ServicePlan) {
 	mf := modelFamily(fr.fam)
 	n := fr.r.shards
-	members := make([][]int, n)
+	shardOfPort := make([]int32, len(names))
+	counts := make([]int, n)
 	sizes := make([][2]int, n) // chains, sets: an estimate for Reserve
 	for i, name := range names {
-		sp, _ := plan.Get(name)
-		if pp := sp.Family(mf); pp != nil {
+		shardOfPort[i] = -1
+		if pp := sps[i].Family(mf); pp != nil {
 			s := shardOf(name, n)
-			members[s] = append(members[s], i)
-			eps := max(len(pp.ClusterEndpoints), len(pp.LocalEndpoints))
-			sizes[s][0] += eps + 3
+			shardOfPort[i] = int32(s)
+			counts[s]++
+			sizes[s][0] += max(len(pp.ClusterEndpoints), len(pp.LocalEndpoints)) + 3
 			sizes[s][1] += 2
 		}
 	}
@@ -92,19 +100,17 @@ func (fr *famRenderer) renderAll(plan *rulegen.Plan) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		parallel(len(done), 1, func(c int) {
-			for i := c * chunk; i < min((c+1)*chunk, len(names)); i++ {
-				if sp, _ := plan.Get(names[i]); sp.Family(mf) != nil {
-					frags[i] = fr.renderPort(sp.Family(mf))
-				}
-			}
+			fr.renderChunk(sps[c*chunk:min((c+1)*chunk, len(names))], frags[c*chunk:])
 			close(done[c])
 		})
 	})
 	parallel(n, 1, func(s int) {
-		sh := fr.newShard(s, sizes[s], len(members[s]))
-		for _, i := range members[s] {
-			<-done[i/chunk]
-			sh.add(names[i], frags[i])
+		sh := fr.newShard(s, sizes[s], counts[s])
+		for i, in := range shardOfPort {
+			if in == int32(s) {
+				<-done[i/chunk]
+				sh.add(names[i], frags[i])
+			}
 		}
 		sh.dirty = [numSharedMaps]bool{true, true}
 		fr.rebuildMaps(sh)
@@ -112,6 +118,23 @@ func (fr *famRenderer) renderAll(plan *rulegen.Plan) {
 		fr.shards[s] = sh
 	})
 	wg.Wait()
+}
+
+// renderChunk renders the family's plans of sps into frags, from one arena.
+func (fr *famRenderer) renderChunk(sps []*rulegen.ServicePlan, frags []*fragment) {
+	mf := modelFamily(fr.fam)
+	var size arenaSize
+	for _, sp := range sps {
+		if pp := sp.Family(mf); pp != nil {
+			size.add(portSize(pp))
+		}
+	}
+	w := fr.newPortWriter(newArena(size))
+	for i, sp := range sps {
+		if pp := sp.Family(mf); pp != nil {
+			frags[i] = w.render(pp)
+		}
+	}
 }
 
 // newShard returns shard s's table with its static chains, room reserved
@@ -122,13 +145,13 @@ func (fr *famRenderer) newShard(s int, size [2]int, ports int) *shardState {
 	for _, c := range fr.staticChains(s) {
 		_ = t.AddChain(c) // static names are valid and distinct
 	}
-	return &shardState{index: s, table: t, frags: make(map[servicemodel.ServicePortName]*fragment, ports),
+	return &shardState{index: s, table: t, frags: make([]*fragment, 0, ports),
 		names: make([]servicemodel.ServicePortName, 0, ports)}
 }
 
 // add adds a port's fragment to a shard being built (names in order).
 func (sh *shardState) add(name servicemodel.ServicePortName, f *fragment) {
-	sh.frags[name] = f
+	sh.frags = append(sh.frags, f)
 	sh.names = append(sh.names, name)
 	for _, c := range f.chains {
 		if sh.table.AddChain(c) != nil {
@@ -174,26 +197,32 @@ func parallel(n, chunk int, f func(int)) {
 // chain and set that may differ.
 func (fr *famRenderer) updatePorts(changed []servicemodel.ServicePortName, scope *Scope) {
 	mf := modelFamily(fr.fam)
+	var size arenaSize
+	for _, name := range changed {
+		if sp, ok := fr.plan.Get(name); ok && sp.Family(mf) != nil {
+			size.add(portSize(sp.Family(mf)))
+		}
+	}
+	w := fr.newPortWriter(newArena(size))
 	for _, name := range changed {
 		sh := fr.shards[shardOf(name, fr.r.shards)]
 		if !sh.cloned {
 			sh.table, sh.cloned = sh.table.Clone(), true
 		}
-		old := sh.frags[name]
-		next := &fragment{}
+		old, next := &fragment{}, &fragment{}
 		i, found := slices.BinarySearchFunc(sh.names, name, servicemodel.ServicePortName.Compare)
+		if found {
+			old = sh.frags[i]
+		}
 		if sp, ok := fr.plan.Get(name); ok && sp.Family(mf) != nil {
-			next = fr.renderPort(sp.Family(mf))
-			sh.frags[name] = next
-			if !found {
-				sh.names = slices.Insert(sh.names, i, name)
+			next = w.render(sp.Family(mf))
+			if found {
+				sh.frags[i] = next
+			} else {
+				sh.names, sh.frags = slices.Insert(sh.names, i, name), slices.Insert(sh.frags, i, next)
 			}
 		} else if found {
-			delete(sh.frags, name)
-			sh.names = slices.Delete(sh.names, i, i+1)
-		}
-		if old == nil {
-			old = &fragment{}
+			sh.names, sh.frags = slices.Delete(sh.names, i, i+1), slices.Delete(sh.frags, i, i+1)
 		}
 		fr.replace(sh, old, next, scope)
 	}
@@ -244,44 +273,51 @@ func swap[T any](old, next []T, name func(T) string, put func(T), remove, touche
 	}
 }
 
+// mapKey is a shared map's key in a compact, cheaply hashed form.
+type mapKey struct {
+	addr  netip.Addr
+	proto uint32
+	port  uint32
+}
+
+func newMapKey(k []Value) mapKey {
+	var mk mapKey
+	if len(k) == 3 {
+		mk.addr, k = k[0].addr, k[1:]
+	}
+	if len(k) == 2 {
+		mk.proto, mk.port = k[0].num, k[1].num
+	}
+	return mk
+}
+
 // rebuildMaps rewrites the shard's dirty shared maps from its fragments, in
 // name order.
 func (fr *famRenderer) rebuildMaps(sh *shardState) {
-	var sets [numSharedMaps]*Set
 	for m := range numSharedMaps {
-		if sh.dirty[m] {
-			sets[m] = fr.sharedMapDef(m)
-		}
-	}
-	// A key two services claim (an external IP shared on one port) goes
-	// to the first in name order, as the first matching rule would.
-	var seen [numSharedMaps]map[[3]Value]bool
-	for _, name := range sh.names {
-		f := sh.frags[name]
-		if f == nil {
+		if !sh.dirty[m] {
 			continue
 		}
-		for m, s := range sets {
-			if s == nil {
-				continue
-			}
-			if seen[m] == nil {
-				seen[m] = make(map[[3]Value]bool, len(sh.frags))
-			}
+		s := fr.sharedMapDef(m)
+		n := 0
+		for _, f := range sh.frags {
+			n += len(f.elems[m])
+		}
+		s.Elements = make([]Element, 0, n)
+		// A key two services claim (an external IP shared on one port)
+		// goes to the first in name order, as the first matching rule
+		// would.
+		seen := make(map[mapKey]struct{}, n)
+		for _, f := range sh.frags {
 			for _, e := range f.elems[m] {
-				var k [3]Value
-				copy(k[:], e.Key)
-				if !seen[m][k] {
-					seen[m][k] = true
+				k := newMapKey(e.Key)
+				if _, dup := seen[k]; !dup {
+					seen[k] = struct{}{}
 					s.Elements = append(s.Elements, e)
 				}
 			}
 		}
-	}
-	for _, s := range sets {
-		if s != nil {
-			_ = sh.table.ReplaceSet(s)
-		}
+		_ = sh.table.ReplaceSet(s)
 	}
 }
 

@@ -47,22 +47,45 @@ type portNames struct {
 
 var portNameKinds = [...]string{"service-", "local-", "external-", "firewall-", "endpoints-", "endpoints-local-"}
 
-func newPortNames(pp *rulegen.PortPlan) portNames {
-	idb := make([]byte, 0, len(pp.Name.Namespace)+len(pp.Name.Name)+12)
-	idb = append(append(append(idb, pp.Name.Namespace...), '/'), pp.Name.Name...)
-	idb = append(append(idb, '/'), strings.ToLower(string(pp.Protocol))...)
-	idb = strconv.AppendInt(append(idb, '/'), int64(pp.Port), 10)
-	buf := make([]byte, 0, len(idb)*(len(portNameKinds)+1)+64)
-	buf = append(buf, idb...)
+func newPortNames(pp *rulegen.PortPlan) portNames { return portNamesIn(nil, pp) }
+
+// portNamesIn cuts the names of pp from one string, taken from a's text
+// block (or allocated when a is nil).
+func portNamesIn(a *arena, pp *rulegen.PortPlan) portNames {
+	var tmp [512]byte
+	buf := append(tmp[:0], pp.Name.Namespace...)
+	buf = append(append(buf, '/'), pp.Name.Name...)
+	buf = append(append(buf, '/'), lowerProto(pp.Protocol)...)
+	buf = strconv.AppendInt(append(buf, '/'), int64(pp.Port), 10)
+	idLen := len(buf)
 	ends := [len(portNameKinds)]int{}
 	for i, k := range portNameKinds {
-		buf = append(append(buf, k...), idb...)
+		buf = append(append(buf, k...), buf[:idLen]...)
 		ends[i] = len(buf)
 	}
-	all := string(buf)
-	cut := func(i int) string { return all[ends[i]-len(portNameKinds[i])-len(idb) : ends[i]] }
-	return portNames{id: all[:len(idb)], service: cut(0), local: cut(1), ext: cut(2), fw: cut(3),
+	var all string
+	if a == nil {
+		all = string(buf)
+	} else {
+		all = a.name(buf)
+	}
+	cut := func(i int) string { return all[ends[i]-len(portNameKinds[i])-idLen : ends[i]] }
+	return portNames{id: all[:idLen], service: cut(0), local: cut(1), ext: cut(2), fw: cut(3),
 		endpoints: cut(4), endpointsLocal: cut(5)}
+}
+
+// lowerProto spells a protocol in lower case, without allocating for the
+// usual ones.
+func lowerProto(p servicemodel.Protocol) string {
+	switch p {
+	case servicemodel.TCP:
+		return "tcp"
+	case servicemodel.UDP:
+		return "udp"
+	case servicemodel.SCTP:
+		return "sctp"
+	}
+	return strings.ToLower(string(p))
 }
 
 // appendEndpoint appends the suffix naming one endpoint of the port: its

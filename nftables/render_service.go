@@ -2,13 +2,13 @@ package nftables
 
 import (
 	"net/netip"
-	"strings"
 
 	"github.com/proxykit/proxykit/nat"
 	"github.com/proxykit/proxykit/rulegen"
 )
 
-// portWriter renders one PortPlan into a fragment.
+// portWriter renders PortPlans into fragments cut from its arena; one
+// writer serves a chunk of ports in turn (its scratch space is reused).
 type portWriter struct {
 	fr    *famRenderer
 	pp    *rulegen.PortPlan
@@ -16,16 +16,20 @@ type portWriter struct {
 	frag  *fragment
 	a     *arena
 	proto uint8
-	// boxed once per port; markMasq sets the masquerade mark inline (a jump
-	// to a marking chain per endpoint would make the kernel's validation of
-	// every commit walk that chain 100k times)
+	// protoStmt and markMasq are boxed once per family; markMasq sets the
+	// masquerade mark inline (a jump to a marking chain per endpoint would
+	// make the kernel's validation of every commit walk that chain 100k
+	// times)
 	protoStmt, markMasq Stmt
 	// the chains internal and external traffic go to; "" when the set has
 	// no endpoints (the action is then in intAction/extAction)
 	internal, external   string
 	intAction, extAction rulegen.Action
 	eps                  []epNames
-	epIndex              map[netip.AddrPort]int // when there are many endpoints
+	epIndex              map[netip.AddrPort]int // when indexed (many endpoints)
+	indexed              bool
+	spans                [][2]int // scratch of endpointNames
+	nameBuf              []byte   // scratch of endpointNames
 }
 
 // epNames are one endpoint's chain and affinity set names.
@@ -37,18 +41,38 @@ type epNames struct {
 
 var protoNumbers = map[string]uint8{"TCP": 6, "UDP": 17, "SCTP": 132}
 
-func (fr *famRenderer) renderPort(pp *rulegen.PortPlan) *fragment {
-	// Sizes for the usual case: the local endpoints are among the
-	// cluster's; the arena grows when they are not.
+// portSize estimates what rendering pp takes from an arena, for the usual
+// case where the local endpoints are among the cluster's (the arena grows
+// when they are not).
+func portSize(pp *rulegen.PortPlan) arenaSize {
 	neps, nfe := max(len(pp.ClusterEndpoints), len(pp.LocalEndpoints)), len(pp.Frontends)
-	rules, stmts := 2*neps+6, 4*neps+12
+	s := arenaSize{rules: 2*neps + 6, stmts: 4*neps + 12, values: 3*nfe + 2, verdicts: neps + nfe,
+		chains: neps + 3, sets: 2, elems: len(pp.ClusterEndpoints) + len(pp.LocalEndpoints) + nfe, frags: 1,
+		names: 7*(len(pp.Name.Namespace)+len(pp.Name.Name)+24) + 64 + neps*(len(pp.Name.Namespace)+len(pp.Name.Name)+48)}
 	if pp.Affinity > 0 {
-		rules, stmts = rules+2*neps, stmts+3*neps
+		s.rules, s.stmts, s.sets = s.rules+2*neps, s.stmts+3*neps, s.sets+neps
+		s.names += neps * (len(pp.Name.Namespace) + len(pp.Name.Name) + 48)
 	}
-	w := &portWriter{fr: fr, pp: pp, n: newPortNames(pp), proto: protoNumbers[string(pp.Protocol)],
-		a:    newArena(rules, stmts, 3*nfe+2, neps+nfe, neps+3),
-		frag: &fragment{chains: make([]*Chain, 0, neps+3)}}
-	w.protoStmt, w.markMasq = MatchProto{Proto: w.proto}, SetMark{Op: MarkOr, Value: fr.mark.Value}
+	return s
+}
+
+func (fr *famRenderer) newPortWriter(a *arena) *portWriter {
+	return &portWriter{fr: fr, a: a, markMasq: fr.markMasq}
+}
+
+// render renders one port into a fragment.
+func (w *portWriter) render(pp *rulegen.PortPlan) *fragment {
+	neps := max(len(pp.ClusterEndpoints), len(pp.LocalEndpoints))
+	w.pp, w.n, w.proto = pp, portNamesIn(w.a, pp), protoNumbers[string(pp.Protocol)]
+	w.protoStmt = w.fr.protoMatch(w.proto)
+	w.internal, w.external, w.intAction, w.extAction = "", "", 0, 0
+	w.frag = &w.a.frags.take(1)[0]
+	nsets := 2
+	if pp.Affinity > 0 {
+		nsets += neps
+	}
+	w.frag.chains, w.frag.sets = w.a.chainPtrs.take(neps + 3)[:0], w.a.setPtrs.take(nsets)[:0]
+	w.frontendElems()
 	w.endpointNames()
 	w.choices()
 	w.externalChain()
@@ -56,58 +80,69 @@ func (fr *famRenderer) renderPort(pp *rulegen.PortPlan) *fragment {
 	return w.frag
 }
 
+// frontendElems cuts the room for the port's shared-map elements.
+func (w *portWriter) frontendElems() {
+	var n [numSharedMaps]int
+	for _, fe := range w.pp.Frontends {
+		if fe.Kind == rulegen.NodePort {
+			n[smNodePorts] = 1
+		} else {
+			n[smServiceIPs]++
+		}
+	}
+	for m := range numSharedMaps {
+		w.frag.elems[m] = w.a.elems.take(n[m])[:0]
+	}
+}
+
 // endpointNames names every distinct endpoint of the port, cutting all the
-// names from one string.
+// names from the arena's text.
 func (w *portWriter) endpointNames() {
 	pp := w.pp
+	w.eps, w.spans = w.eps[:0], w.spans[:0]
 	n := len(pp.ClusterEndpoints) + len(pp.LocalEndpoints)
 	if n == 0 {
 		return
 	}
-	w.eps = make([]epNames, 0, n)
-	if n > 16 {
-		w.epIndex = make(map[netip.AddrPort]int, n)
+	w.indexed = n > 16
+	if w.indexed {
+		if w.epIndex == nil {
+			w.epIndex = make(map[netip.AddrPort]int, n)
+		}
+		clear(w.epIndex)
 	}
-	per := len(w.n.id) + 32
-	if pp.Affinity > 0 {
-		per *= 2
-	}
-	// One string holds every name (a Builder's String does not copy).
-	var b strings.Builder
-	b.Grow(n * per)
-	var tmp [160]byte
+	b := w.nameBuf[:0]
 	put := func(kind string, ap netip.AddrPort) [2]int {
-		start := b.Len()
-		b.Write(w.n.appendEndpoint(append(tmp[:0], kind...), ap))
-		return [2]int{start, b.Len()}
+		start := len(b)
+		b = w.n.appendEndpoint(append(b, kind...), ap)
+		return [2]int{start, len(b)}
 	}
-	type span struct{ chain, aff [2]int }
-	spans := make([]span, 0, n)
 	for _, set := range [][]rulegen.Endpoint{pp.ClusterEndpoints, pp.LocalEndpoints} {
 		for _, ep := range set {
 			if w.epAt(ep.AddrPort()) >= 0 {
 				continue
 			}
-			s := span{chain: put("endpoint-", ep.AddrPort())}
+			chain, aff := put("endpoint-", ep.AddrPort()), [2]int{}
 			if pp.Affinity > 0 {
-				s.aff = put("affinity-", ep.AddrPort())
+				aff = put("affinity-", ep.AddrPort())
 			}
-			if w.epIndex != nil {
+			if w.indexed {
 				w.epIndex[ep.AddrPort()] = len(w.eps)
 			}
 			w.eps = append(w.eps, epNames{ap: ep.AddrPort()})
-			spans = append(spans, s)
+			w.spans = append(w.spans, chain, aff)
 		}
 	}
-	all := b.String()
-	for i, s := range spans {
-		w.eps[i].chain = all[s.chain[0]:s.chain[1]]
-		w.eps[i].affinity = all[s.aff[0]:s.aff[1]]
+	all := w.a.name(b)
+	w.nameBuf = b
+	for i := range w.eps {
+		c, f := w.spans[2*i], w.spans[2*i+1]
+		w.eps[i].chain, w.eps[i].affinity = all[c[0]:c[1]], all[f[0]:f[1]]
 	}
 }
 
 func (w *portWriter) epAt(ap netip.AddrPort) int {
-	if w.epIndex != nil {
+	if w.indexed {
 		if i, ok := w.epIndex[ap]; ok {
 			return i
 		}
@@ -162,13 +197,17 @@ func (w *portWriter) choices() {
 // map.
 func (w *portWriter) choiceChain(name, mapName string, eps []rulegen.Endpoint, clusterIPMasq bool) {
 	fr, pp, a := w.fr, w.pp, w.a
-	rules := make([]Rule, 0, 2+len(eps))
+	n := 2
+	if pp.Affinity > 0 {
+		n += len(eps)
+	}
+	rules := a.rules.take(n)[:0]
 	if clusterIPMasq {
 		if r, ok := w.masqRule(); ok {
 			rules = append(rules, r)
 		}
 	}
-	m := &Set{Name: mapName, Key: []DataType{TypeNumgen}, Verdict: true, Elements: make([]Element, len(eps))}
+	m := a.sets.one(Set{Name: mapName, Key: fr.numgenType, Verdict: true, Elements: a.elems.take(len(eps))})
 	for i, ep := range eps {
 		en := w.endpointChain(ep)
 		m.Elements[i] = Element{Key: fr.numgenKey(i), Verdict: a.verdict(Goto(en.chain))}
@@ -212,8 +251,8 @@ func (w *portWriter) endpointChain(ep rulegen.Endpoint) *epNames {
 	hairpin := a.rule(MatchAddr{Field: fr.saddr, Prefix: netip.PrefixFrom(ep.Addr, ep.Addr.BitLen())}, w.markMasq)
 	dnat := a.rule(w.protoStmt, DNAT{Addr: ep.Addr, Port: uint16(ep.Port)})
 	if w.pp.Affinity > 0 {
-		w.frag.sets = append(w.frag.sets, &Set{Name: en.affinity, Key: []DataType{fr.addrType}, Timeout: true, Dynamic: true,
-			DefaultTimeout: w.pp.Affinity, Size: fr.r.opts.affinitySetSize()})
+		w.frag.sets = append(w.frag.sets, a.sets.one(Set{Name: en.affinity, Key: fr.addrKeyType, Timeout: true, Dynamic: true,
+			DefaultTimeout: w.pp.Affinity, Size: fr.r.opts.affinitySetSize()}))
 		w.addChain(en.chain, hairpin, a.rule(UpdateSet{Keys: fr.saddrKey, Set: en.affinity, Timeout: w.pp.Affinity}), dnat)
 		return en
 	}

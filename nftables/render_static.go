@@ -104,4 +104,16 @@ func (fr *famRenderer) setPlan(plan *rulegen.Plan) {
 	fr.nodePortAddrs, fr.nodePortAllLocal = addrs, allLocal
 	fr.localhostNodePorts = plan.Config.LocalhostNodePorts && fr.fam == FamilyIPv4
 	fr.isLocal, fr.notLocal = fr.localMatch(false), fr.localMatch(true)
+	fr.markMasq = SetMark{Op: MarkOr, Value: fr.mark.Value}
+}
+
+// protoMatch returns the boxed match of protocol p, shared for the usual
+// protocols.
+func (fr *famRenderer) protoMatch(p uint8) Stmt {
+	for _, s := range fr.protoStmts {
+		if s.(MatchProto).Proto == p {
+			return s
+		}
+	}
+	return MatchProto{Proto: p}
 }
