@@ -2,9 +2,11 @@ package nftables
 
 import "strings"
 
-// slab hands out runs of T cut from blocks of at least size elements, so
-// that many small slices cost one allocation per block. A run handed out
-// is never appended to in place (its capacity ends where it does).
+// slab hands out runs of T cut from blocks, so that many small slices
+// cost one allocation per block. The first block holds size elements (the
+// estimate of what is needed); a slab that runs out adds smaller ones. A
+// run handed out is never appended to in place (its capacity ends where it
+// does).
 type slab[T any] struct {
 	buf  []T
 	size int
@@ -14,16 +16,20 @@ type slab[T any] struct {
 func (s *slab[T]) take(n int) []T {
 	if cap(s.buf)-len(s.buf) < n {
 		s.buf = make([]T, 0, max(n, s.size))
+		s.size = max(s.size/8, 16)
 	}
 	i := len(s.buf)
 	s.buf = s.buf[:i+n]
 	return s.buf[i : i+n : i+n]
 }
 
-// put returns a run holding vs.
+// put returns a run holding vs (element by element: cheaper than copy for
+// the few elements of a rule).
 func (s *slab[T]) put(vs ...T) []T {
 	out := s.take(len(vs))
-	copy(out, vs)
+	for i := range vs {
+		out[i] = vs[i]
+	}
 	return out
 }
 

@@ -45,11 +45,15 @@ type shardState struct {
 }
 
 // fragment is what one service port contributes to its shard: its own
-// chains and sets, and its elements of the shared maps.
+// chains and sets, and its elements of the shared maps. valid says that
+// its chains and sets passed the checks of Table.AddChain and AddSet when
+// rendered (their names are the port's id and addresses with fixed
+// prefixes, and the sets are valid by construction).
 type fragment struct {
 	chains []*Chain
 	sets   []*Set
 	elems  [numSharedMaps][]Element
+	valid  bool
 }
 
 func newFamRenderer(r *renderer, f Family, plan *rulegen.Plan) *famRenderer {
@@ -153,6 +157,19 @@ func (fr *famRenderer) newShard(s int, size [2]int, ports int) *shardState {
 func (sh *shardState) add(name servicemodel.ServicePortName, f *fragment) {
 	sh.frags = append(sh.frags, f)
 	sh.names = append(sh.names, name)
+	if f.valid { // checked when rendered: only a name clash can fail
+		for _, c := range f.chains {
+			if !sh.table.chains.add(c.Name, c) {
+				sh.table.chains.replace(c.Name, c)
+			}
+		}
+		for _, set := range f.sets {
+			if !sh.table.sets.add(set.Name, set) {
+				sh.table.sets.replace(set.Name, set)
+			}
+		}
+		return
+	}
 	for _, c := range f.chains {
 		if sh.table.AddChain(c) != nil {
 			_ = sh.table.ReplaceChain(c)

@@ -46,12 +46,19 @@ var protoNumbers = map[string]uint8{"TCP": 6, "UDP": 17, "SCTP": 132}
 // when they are not).
 func portSize(pp *rulegen.PortPlan) arenaSize {
 	neps, nfe := max(len(pp.ClusterEndpoints), len(pp.LocalEndpoints)), len(pp.Frontends)
-	s := arenaSize{rules: 2*neps + 6, stmts: 4*neps + 12, values: 3*nfe + 2, verdicts: neps + nfe,
-		chains: neps + 3, sets: 2, elems: len(pp.ClusterEndpoints) + len(pp.LocalEndpoints) + nfe, frags: 1,
-		names: 7*(len(pp.Name.Namespace)+len(pp.Name.Name)+24) + 64 + neps*(len(pp.Name.Namespace)+len(pp.Name.Name)+48)}
+	idLen := len(pp.Name.Namespace) + len(pp.Name.Name) + len(pp.Protocol) + 8
+	s := arenaSize{rules: 2*neps + 2, stmts: 4*neps + 5, values: 3 * nfe, verdicts: neps + nfe,
+		chains: neps + 1, sets: 1, elems: len(pp.ClusterEndpoints) + len(pp.LocalEndpoints) + nfe, frags: 1,
+		names: 7*idLen + 58 + neps*(idLen+32)}
+	if nfe > 1 { // external and firewall chains
+		s.rules, s.stmts, s.chains = s.rules+6, s.stmts+10, s.chains+2
+	}
+	if pp.InternalLocal || pp.ExternalLocal { // a local choice chain
+		s.rules, s.stmts, s.chains, s.sets = s.rules+2, s.stmts+5, s.chains+1, s.sets+1
+	}
 	if pp.Affinity > 0 {
 		s.rules, s.stmts, s.sets = s.rules+2*neps, s.stmts+3*neps, s.sets+neps
-		s.names += neps * (len(pp.Name.Namespace) + len(pp.Name.Name) + 48)
+		s.names += neps * (idLen + 32)
 	}
 	return s
 }
@@ -62,22 +69,35 @@ func (fr *famRenderer) newPortWriter(a *arena) *portWriter {
 
 // render renders one port into a fragment.
 func (w *portWriter) render(pp *rulegen.PortPlan) *fragment {
-	neps := max(len(pp.ClusterEndpoints), len(pp.LocalEndpoints))
 	w.pp, w.n, w.proto = pp, portNamesIn(w.a, pp), protoNumbers[string(pp.Protocol)]
 	w.protoStmt = w.fr.protoMatch(w.proto)
 	w.internal, w.external, w.intAction, w.extAction = "", "", 0, 0
 	w.frag = &w.a.frags.take(1)[0]
-	nsets := 2
-	if pp.Affinity > 0 {
-		nsets += neps
-	}
-	w.frag.chains, w.frag.sets = w.a.chainPtrs.take(neps + 3)[:0], w.a.setPtrs.take(nsets)[:0]
+	size := portSize(pp)
+	w.frag.chains, w.frag.sets = w.a.chainPtrs.take(size.chains)[:0], w.a.setPtrs.take(size.sets)[:0]
 	w.frontendElems()
 	w.endpointNames()
 	w.choices()
 	w.externalChain()
 	w.frontends()
+	w.frag.valid = w.validNames()
 	return w.frag
+}
+
+// validNames reports whether every chain and set name of the fragment is
+// valid: the longest port name checked in full (the others share its id
+// and start with a fixed prefix), the endpoint names (a fixed prefix, the
+// id, an address without zone and a port) by length.
+func (w *portWriter) validNames() bool {
+	if validName("chain", w.n.endpointsLocal) != nil {
+		return false
+	}
+	for i := range w.eps {
+		if len(w.eps[i].chain) > 255 || len(w.eps[i].affinity) > 255 || w.eps[i].ap.Addr().Zone() != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // frontendElems cuts the room for the port's shared-map elements.

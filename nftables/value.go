@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrInvalid reports a malformed model object (bad name, value of the wrong
@@ -220,12 +221,21 @@ func keyString(key []Value) string {
 	return strings.Join(parts, " . ")
 }
 
+// nameChars are the bytes a name may hold (ASCII only).
+var nameChars = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c == '-' || c == '_' || c == '.' || c == '/' || c == ':' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+	}
+	return t
+}()
+
 func validName(what, name string) error {
 	if name == "" || len(name) > 255 {
 		return fmt.Errorf("%w: %s name %q: empty or longer than 255 bytes", ErrInvalid, what, name)
 	}
-	for _, r := range name {
-		if !(r == '-' || r == '_' || r == '.' || r == '/' || r == ':' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')) {
+	for i := 0; i < len(name); i++ {
+		if !nameChars[name[i]] {
+			r, _ := utf8.DecodeRuneInString(name[i:])
 			return fmt.Errorf("%w: %s name %q: character %q not allowed", ErrInvalid, what, name, r)
 		}
 	}
@@ -238,6 +248,9 @@ func validName(what, name string) error {
 // validComment accepts what nft can print and parse back: at most 128
 // bytes, no double quote, backslash or control character.
 func validComment(c string) error {
+	if c == "" {
+		return nil
+	}
 	if len(c) > 128 || strings.ContainsAny(c, "\"\\") || strings.ContainsFunc(c, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return fmt.Errorf("%w: comment %q: longer than 128 bytes or holds a quote, backslash or control character", ErrInvalid, c)
 	}
