@@ -61,21 +61,11 @@ func (rs *Ruleset) Apply(p *Payload) error {
 		t := tx.table(tp.Table)
 		for i := range tp.Ops {
 			o := &tp.Ops[i]
-			if o.Kind == OpFill {
-				if at, err := tx.fill(t, o); err != nil {
-					tx.rollback()
-					r := o.From.Rules[at]
-					r.Chain = o.Chain
-					return &ApplyError{Table: tp.Table, Line: line + at + 1, Text: r.String(), Err: err}
-				}
-				line += o.lines()
-				continue
-			}
-			line++
-			if err := tx.op(t, o); err != nil {
+			if at, err := tx.ops(t, o); err != nil {
 				tx.rollback()
-				return &ApplyError{Table: tp.Table, Line: line, Text: string(trimNL(o.appendTo(nil))), Err: err}
+				return &ApplyError{Table: tp.Table, Line: line + at + 1, Text: o.lineText(at), Err: err}
 			}
+			line += o.lines()
 		}
 		line++ // "COMMIT"
 	}

@@ -5,6 +5,34 @@ import (
 	"slices"
 )
 
+// ops applies the commands of o to t. On error it returns the index of
+// the command (the line of the op) that failed.
+func (tx *applyTx) ops(t *Table, o *Op) (int, error) {
+	if !o.multi() {
+		return 0, tx.op(t, o)
+	}
+	n := 0
+	for i, c := range o.Chains {
+		var err error
+		switch o.Kind {
+		case OpDeclare:
+			err = tx.declare(t, c.Name, "", Counters{})
+		case OpDeleteChain:
+			err = tx.deleteChain(t, c.Name)
+		case OpFill:
+			var at int
+			if at, err = tx.fill(t, c); err != nil {
+				return n + at, err
+			}
+			n += len(c.Rules)
+		}
+		if err != nil {
+			return i, err
+		}
+	}
+	return 0, nil
+}
+
 // op applies one command to t.
 func (tx *applyTx) op(t *Table, o *Op) error {
 	switch o.Kind {
@@ -102,39 +130,36 @@ func checkTarget(t *Table, target string) error {
 	return nil
 }
 
-// fill is OpFill: -A of every rule of o.From. When the chain was declared
-// by this transaction and is still empty, it takes o.From's rules without
-// copying them (the new chain shares them, as chains do, and is copied
-// before any later change). On error it returns the index of the rule
-// that failed.
-func (tx *applyTx) fill(t *Table, o *Op) (int, error) {
-	if o.From == nil {
-		return 0, nil
+// fill appends the rules of from to the chain of the same name. When
+// that chain was declared by this transaction and is still empty, it takes
+// from's rules without copying them (the chains share them, as chains do,
+// and the new one is copied before any later change). On error it returns
+// the index of the rule that failed.
+func (tx *applyTx) fill(t *Table, from *Chain) (int, error) {
+	c := t.chains[from.Name]
+	if c == nil || !tx.fresh[c] || len(c.Rules) > 0 {
+		return tx.fillEach(t, from)
 	}
-	c := t.chains[o.Chain]
-	if c == nil || !tx.fresh[c] || len(c.Rules) > 0 || o.From.Name != o.Chain {
-		return tx.fillEach(t, o)
-	}
-	for i := range o.From.Rules {
-		if o.From.Rules[i].Chain != o.Chain {
-			return tx.fillEach(t, o)
+	for i := range from.Rules {
+		if from.Rules[i].Chain != from.Name {
+			return tx.fillEach(t, from)
 		}
-		if err := checkTarget(t, o.From.Rules[i].Target); err != nil {
+		if err := checkTarget(t, from.Rules[i].Target); err != nil {
 			return i, err
 		}
 	}
-	n := &Chain{Name: c.Name, Policy: c.Policy, Counters: c.Counters, Rules: slices.Clip(o.From.Rules)}
-	if lines, ok := o.From.restoreLines(); ok {
+	n := &Chain{Name: c.Name, Policy: c.Policy, Counters: c.Counters, Rules: slices.Clip(from.Rules)}
+	if lines, ok := from.restoreLines(); ok {
 		n.setLines(lines)
 	}
 	tx.install(t, n)
 	return 0, nil
 }
 
-// fillEach is OpFill as one -A per rule.
-func (tx *applyTx) fillEach(t *Table, o *Op) (int, error) {
-	for i := range o.From.Rules {
-		if err := tx.add(t, &Op{Kind: OpAppend, Chain: o.Chain, Rule: o.From.Rules[i]}); err != nil {
+// fillEach is fill as one -A per rule.
+func (tx *applyTx) fillEach(t *Table, from *Chain) (int, error) {
+	for i := range from.Rules {
+		if err := tx.add(t, &Op{Kind: OpAppend, Chain: from.Name, Rule: from.Rules[i]}); err != nil {
 			return i, err
 		}
 	}

@@ -2,6 +2,7 @@ package iptables
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -131,6 +132,9 @@ func (td *tableDiff) ownedUser(name string) bool {
 }
 
 func (td *tableDiff) candidatesAll() {
+	if len(td.cur.chains) == 0 {
+		td.added = make([]*Chain, 0, len(td.des.chains))
+	}
 	for name, d := range td.des.chains {
 		if td.ownedUser(name) {
 			td.classify(name, td.cur.chains[name], d)
@@ -176,14 +180,13 @@ func (td *tableDiff) payload(full bool) (*TablePayload, error) {
 		return nil, err
 	}
 	tp := &TablePayload{Table: td.name}
-	nDeclared := len(td.added) + len(td.rewritten)
-	tp.Ops = make([]Op, 0, 2*nDeclared+2*len(td.deleted)+8)
-	tp.Changes = make([]Change, 0, nDeclared+len(td.deleted)+len(td.kept)+8)
-	for _, group := range [][]*Chain{td.added, td.rewritten, td.deleted} {
-		for _, c := range group {
-			tp.Ops = append(tp.Ops, Op{Kind: OpDeclare, Chain: c.Name})
-		}
+	nFilled := len(td.added) + len(td.rewritten)
+	declared := make([]*Chain, 0, nFilled+len(td.deleted))
+	declared = append(append(append(declared, td.added...), td.rewritten...), td.deleted...)
+	if len(declared) > 0 {
+		tp.Ops = append(tp.Ops, Op{Kind: OpDeclare, Chains: declared})
 	}
+	tp.Changes = make([]Change, 0, len(declared)+len(td.kept))
 	for _, c := range td.added {
 		tp.Changes = append(tp.Changes, Change{Kind: ChainAdded, Chain: c.Name, NewRules: len(c.Rules)})
 	}
@@ -194,15 +197,13 @@ func (td *tableDiff) payload(full bool) (*TablePayload, error) {
 	if err := td.builtinOps(tp); err != nil {
 		return nil, err
 	}
-	for _, group := range [][]*Chain{td.added, td.rewritten} {
-		for _, c := range group {
-			if len(c.Rules) > 0 {
-				tp.Ops = append(tp.Ops, Op{Kind: OpFill, Chain: c.Name, From: c})
-			}
-		}
+	if filled := declared[:nFilled:nFilled]; slices.ContainsFunc(filled, func(c *Chain) bool { return len(c.Rules) > 0 }) {
+		tp.Ops = append(tp.Ops, Op{Kind: OpFill, Chains: filled})
+	}
+	if len(td.deleted) > 0 {
+		tp.Ops = append(tp.Ops, Op{Kind: OpDeleteChain, Chains: declared[nFilled:]})
 	}
 	for _, c := range td.deleted {
-		tp.Ops = append(tp.Ops, Op{Kind: OpDeleteChain, Chain: c.Name})
 		tp.Changes = append(tp.Changes, Change{Kind: ChainDeleted, Chain: c.Name, OldRules: len(c.Rules)})
 	}
 	tp.Changes = append(tp.Changes, td.kept...)

@@ -82,13 +82,18 @@ func (e *Exec) restoreText(t *TablePayload) []byte {
 // distinctChains counts the chains t's commands name, up to limit+1.
 func distinctChains(t *TablePayload, limit int) int {
 	seen := map[string]bool{}
+	multi := 0 // chains of multiple ops: Diff's declare op names them all
 	for i := range t.Ops {
-		seen[t.Ops[i].Chain] = true
-		if len(seen) > limit {
+		if o := &t.Ops[i]; o.multi() {
+			multi = max(multi, len(o.Chains))
+		} else {
+			seen[o.Chain] = true
+		}
+		if len(seen)+multi > limit {
 			break
 		}
 	}
-	return len(seen)
+	return len(seen) + multi
 }
 
 type savedTable struct {

@@ -27,12 +27,17 @@ const (
 	OpNewChain
 	// OpPolicy is "-P CHAIN POLICY".
 	OpPolicy
-	// OpFill is one "-A CHAIN spec" line for each rule of From, in order:
-	// how Diff fills a chain it declared. From is shared, not copied.
+	// OpFill appends the rules of each of Chains to the chain of the same
+	// name, in order: one "-A NAME spec" line per rule. It is how Diff
+	// fills the chains it declared; the chains are shared, not copied.
 	OpFill
 )
 
-// Op is one line of an iptables-restore payload.
+// Op is one command of an iptables-restore payload, or a run of commands
+// of one kind: OpDeclare and OpDeleteChain with Chains set, and OpFill, print
+// one line per chain (per rule for OpFill). That is how Diff declares,
+// fills and deletes chains, so that a payload adding 100k chains holds a
+// handful of Ops.
 type Op struct {
 	Kind     OpKind
 	Chain    string
@@ -40,18 +45,30 @@ type Op struct {
 	Pos      int      // OpInsert, OpDelete: 1-based position, 0 for none
 	Policy   string   // OpDeclare ("" for a user chain), OpPolicy
 	Counters Counters // OpDeclare
-	From     *Chain   // OpFill: the rules to append
+	// Chains makes OpDeclare and OpDeleteChain one command per chain
+	// (":NAME - [0:0]", "-X NAME"; Chain, Policy and Counters are then
+	// unused), and names the chains whose rules OpFill appends.
+	Chains []*Chain
 }
 
 // lines returns the number of payload lines (and commands) of the op.
 func (o *Op) lines() int {
-	if o.Kind == OpFill {
-		if o.From == nil {
-			return 0
+	switch {
+	case o.Kind == OpFill:
+		n := 0
+		for _, c := range o.Chains {
+			n += len(c.Rules)
 		}
-		return len(o.From.Rules)
+		return n
+	case o.multi():
+		return len(o.Chains)
 	}
 	return 1
+}
+
+// multi reports whether the op is one command per chain of Chains.
+func (o *Op) multi() bool {
+	return o.Chains != nil && (o.Kind == OpDeclare || o.Kind == OpDeleteChain || o.Kind == OpFill)
 }
 
 // TablePayload is the part of a payload for one table: one
@@ -148,36 +165,43 @@ func (t *TablePayload) size() int {
 	n := len(t.Table) + 16
 	for i := range t.Ops {
 		o := &t.Ops[i]
-		if o.Kind != OpFill {
+		switch {
+		case o.Kind == OpFill:
+			for _, c := range o.Chains {
+				n += fillSize(c)
+			}
+		case o.multi():
+			for _, c := range o.Chains {
+				n += len(c.Name) + 16
+			}
+		default:
 			n += len(o.Chain) + len(o.Rule.Spec) + 32
-		} else if o.From != nil {
-			n += fillSize(o.Chain, o.From)
 		}
 	}
 	return n
 }
 
-// fillSize is the length of an OpFill's lines.
-func fillSize(chain string, from *Chain) int {
-	if lines, ok := from.restoreLines(); ok && from.Name == chain {
+// fillSize is the length of a chain's rules as restore lines.
+func fillSize(c *Chain) int {
+	if lines, ok := c.restoreLines(); ok {
 		return len(lines)
 	}
 	n := 0
-	for i := range from.Rules {
-		n += len(chain) + len(from.Rules[i].Spec) + 5
+	for i := range c.Rules {
+		n += len(c.Name) + len(c.Rules[i].Spec) + 5
 	}
 	return n
 }
 
-// appendFill appends an OpFill's lines: the chain's restore lines as one
-// copy when the renderer kept them, else rule by rule.
-func appendFill(b []byte, chain string, from *Chain) []byte {
-	if lines, ok := from.restoreLines(); ok && from.Name == chain {
+// appendFill appends a chain's rules as restore lines: as one copy when
+// the renderer kept them, else rule by rule.
+func appendFill(b []byte, c *Chain) []byte {
+	if lines, ok := c.restoreLines(); ok {
 		return append(b, lines...)
 	}
-	for i := range from.Rules {
-		r := from.Rules[i]
-		r.Chain = chain
+	for i := range c.Rules {
+		r := c.Rules[i]
+		r.Chain = c.Name
 		b = appendRule(b, "-A", &r, false)
 	}
 	return b
@@ -201,8 +225,14 @@ func (t *TablePayload) appendOps(b []byte) []byte {
 	return append(b, "COMMIT\n"...)
 }
 
-// appendTo appends the op as one iptables-restore line.
+// appendTo appends the op as iptables-restore lines.
 func (o *Op) appendTo(b []byte) []byte {
+	if o.multi() {
+		for _, c := range o.Chains {
+			b = o.appendOne(b, c)
+		}
+		return b
+	}
 	switch o.Kind {
 	case OpDeclare:
 		return appendDeclaration(b, o.Chain, o.Policy, o.Counters)
@@ -221,11 +251,6 @@ func (o *Op) appendTo(b []byte) []byte {
 		return appendRule(b, cmd, &o.Rule, false)
 	case OpPolicy:
 		return append(b, "-P "+o.Chain+" "+o.Policy+"\n"...)
-	case OpFill:
-		if o.From == nil {
-			return b
-		}
-		return appendFill(b, o.Chain, o.From)
 	}
 	var cmd string
 	switch o.Kind {
@@ -242,6 +267,42 @@ func (o *Op) appendTo(b []byte) []byte {
 		return append(b, cmd+"\n"...)
 	}
 	return append(b, cmd+" "+o.Chain+"\n"...)
+}
+
+// appendOne appends the lines a multiple op writes for chain c.
+func (o *Op) appendOne(b []byte, c *Chain) []byte {
+	switch o.Kind {
+	case OpDeclare:
+		return appendDeclaration(b, c.Name, "", Counters{})
+	case OpDeleteChain:
+		b = append(b, "-X "...)
+		b = append(b, c.Name...)
+		return append(b, '\n')
+	}
+	return appendFill(b, c)
+}
+
+// lineText returns line i (0-based) of the op, without its line end.
+func (o *Op) lineText(i int) string {
+	if !o.multi() {
+		return string(trimNL(o.appendTo(nil)))
+	}
+	for _, c := range o.Chains {
+		if o.Kind != OpFill {
+			if i == 0 {
+				return string(trimNL(o.appendOne(nil, c)))
+			}
+			i--
+			continue
+		}
+		if i < len(c.Rules) {
+			r := c.Rules[i]
+			r.Chain = c.Name
+			return r.String()
+		}
+		i -= len(c.Rules)
+	}
+	return ""
 }
 
 // String returns a readable summary of what the payload would change, one

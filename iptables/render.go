@@ -54,6 +54,9 @@ type renderer struct {
 	mark             nat.Mark
 	nodePortAllLocal bool
 	nodePortAddrs    []netip.Addr
+	// names every port's rules repeat
+	markMasq string
+	shared   [numShared]string
 	// state
 	frags map[servicemodel.ServicePortName]*fragment
 	probs []string // probability(n), cached
@@ -67,7 +70,12 @@ func newRenderer(f Family, opts RenderOptions) (*renderer, error) {
 	if err := checkPrefix(opts.prefix()); err != nil {
 		return nil, err
 	}
-	return &renderer{family: f, prefix: opts.prefix()}, nil
+	r := &renderer{family: f, prefix: opts.prefix()}
+	r.markMasq = r.prefix + chainMarkMasq
+	for s := range numShared {
+		r.shared[s] = s.name(r.prefix)
+	}
+	return r, nil
 }
 
 func (r *renderer) modelFamily() servicemodel.IPFamily {
@@ -86,17 +94,8 @@ func (r *renderer) update(plan *rulegen.Plan, changed []servicemodel.ServicePort
 		!sameNodeConfig(r.plan, plan)
 	r.setPlan(plan)
 	if full {
-		r.frags = map[servicemodel.ServicePortName]*fragment{}
-		r.rs = NewRuleset(r.family)
-		nat, filter := r.rs.EnsureTable(TableNat), r.rs.EnsureTable(TableFilter)
-		staticNat, staticFilter := r.staticChains()
-		for _, c := range staticNat {
-			nat.SetChain(c)
-		}
-		for _, c := range staticFilter {
-			filter.SetChain(c)
-		}
-		changed = plan.Names()
+		r.renderAll()
+		return r.rs, nil
 	}
 	var refs []ChainRef
 	var dirty [numShared]bool
@@ -104,16 +103,66 @@ func (r *renderer) update(plan *rulegen.Plan, changed []servicemodel.ServicePort
 	for i, name := range changed {
 		refs = r.installPort(name, frags[i], refs, &dirty)
 	}
+	var all []*fragment
 	for s := sharedChain(0); s < numShared; s++ {
-		if dirty[s] || full {
-			r.rs.Table(s.table()).SetChain(r.sharedChain(s))
-			refs = append(refs, ChainRef{Table: s.table(), Chain: s.name(r.prefix)})
+		if !dirty[s] {
+			continue
 		}
-	}
-	if full {
-		return r.rs, nil
+		if all == nil {
+			all = r.planFragments()
+		}
+		r.rs.Table(s.table()).SetChain(r.sharedChain(s, all))
+		refs = append(refs, ChainRef{Table: s.table(), Chain: r.shared[s]})
 	}
 	return r.rs, refs
+}
+
+// renderAll renders every port of the plan into a new Ruleset: the static
+// chains, each port's chains in name order, then the shared chains.
+func (r *renderer) renderAll() {
+	names := r.plan.Names()
+	frags := r.renderPorts(names)
+	staticNat, staticFilter := r.staticChains()
+	nNat, nFilter := len(staticNat)+int(numShared), len(staticFilter)+int(numShared)
+	for _, f := range frags {
+		if f != nil {
+			nNat, nFilter = nNat+len(f.nat), nFilter+len(f.filter)
+		}
+	}
+	nat, filter := newTableSize(TableNat, nNat), newTableSize(TableFilter, nFilter)
+	r.rs = &Ruleset{Family: r.family, tables: []*Table{nat, filter}}
+	r.frags = make(map[servicemodel.ServicePortName]*fragment, len(names))
+	for _, c := range staticNat {
+		nat.put(c)
+	}
+	for _, c := range staticFilter {
+		filter.put(c)
+	}
+	for i, f := range frags {
+		if f == nil {
+			continue
+		}
+		r.frags[names[i]] = f
+		for _, c := range f.nat {
+			nat.put(c)
+		}
+		for _, c := range f.filter {
+			filter.put(c)
+		}
+	}
+	for s := sharedChain(0); s < numShared; s++ {
+		r.rs.Table(s.table()).put(r.sharedChain(s, frags))
+	}
+}
+
+// planFragments returns the fragments of the plan's ports in name order.
+func (r *renderer) planFragments() []*fragment {
+	names := r.plan.Names()
+	out := make([]*fragment, len(names))
+	for i, name := range names {
+		out[i] = r.frags[name]
+	}
+	return out
 }
 
 func (r *renderer) setPlan(plan *rulegen.Plan) {
@@ -141,29 +190,32 @@ const parallelMin = 512
 
 // renderPorts renders the named ports (nil for a port the plan no longer
 // has in this family), in parallel when there are many. Rendering a port
-// reads only the plan and the renderer's settings.
+// reads only the plan and the renderer's settings; each worker writes into
+// an arena of its own.
 func (r *renderer) renderPorts(names []servicemodel.ServicePortName) []*fragment {
 	frags := make([]*fragment, len(names))
-	one := func(i int) {
+	one := func(w *svcWriter, i int) {
 		if sp, ok := r.plan.Get(names[i]); ok {
 			if pp := sp.Family(r.modelFamily()); pp != nil {
-				frags[i] = r.renderPort(pp)
+				frags[i] = w.renderPort(pp)
 			}
 		}
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(names)/parallelMin)
 	if workers <= 1 {
+		w := r.newSvcWriter()
 		for i := range names {
-			one(i)
+			one(w, i)
 		}
 		return frags
 	}
 	r.probability(maxEndpoints) // fill the cache before sharing it
 	var wg sync.WaitGroup
-	for w := range workers {
+	for k := range workers {
 		wg.Go(func() {
-			for i := w; i < len(names); i += workers {
-				one(i)
+			w := r.newSvcWriter()
+			for i := k; i < len(names); i += workers {
+				one(w, i)
 			}
 		})
 	}
@@ -215,18 +267,26 @@ func (r *renderer) replaceChains(table string, old, next []*Chain, refs []ChainR
 	return refs
 }
 
-// sharedChain concatenates every port's rules for a shared chain, in name order.
-func (r *renderer) sharedChain(s sharedChain) *Chain {
-	var rules []Rule
-	for _, name := range r.plan.Names() {
-		if f := r.frags[name]; f != nil {
+// sharedChain concatenates the fragments' rules for a shared chain, in
+// order.
+func (r *renderer) sharedChain(s sharedChain, frags []*fragment) *Chain {
+	var tail []Rule
+	if s == natServices {
+		tail = r.nodePortDispatch()
+	}
+	n := len(tail)
+	for _, f := range frags {
+		if f != nil {
+			n += len(f.shared[s])
+		}
+	}
+	rules := make([]Rule, 0, n)
+	for _, f := range frags {
+		if f != nil {
 			rules = append(rules, f.shared[s]...)
 		}
 	}
-	if s == natServices {
-		rules = append(rules, r.nodePortDispatch()...)
-	}
-	return &Chain{Name: s.name(r.prefix), Rules: rules}
+	return &Chain{Name: r.shared[s], Rules: append(rules, tail...)}
 }
 
 // rule builds a rule from arguments the renderer produced itself; they are

@@ -5,7 +5,9 @@ import (
 	"encoding/base32"
 	"fmt"
 	"net/netip"
-	"strconv"
+	"strings"
+
+	"github.com/proxykit/proxykit/servicemodel"
 )
 
 // Chain kinds, as kube-proxy names them after the prefix.
@@ -17,11 +19,11 @@ const (
 	kindSEP = "SEP-" // one endpoint: hairpin masquerade and DNAT
 )
 
-// hashedChain returns prefix+kind+hash, where hash is kube-proxy's: the first
-// 16 characters of the base32 SHA-256 of the service port name (its
-// String), the protocol and, for endpoint chains, the endpoint "addr:port".
-// With the default prefix the names equal kube-proxy's.
-func hashedChain(prefix, kind, spn, proto string, ep netip.AddrPort) string {
+// appendHashedChain appends prefix+kind+hash, where hash is kube-proxy's:
+// the first 16 characters of the base32 SHA-256 of the service port name
+// (its String), the protocol and, for endpoint chains, the endpoint
+// "addr:port". With the default prefix the names equal kube-proxy's.
+func appendHashedChain(out []byte, prefix, kind, spn, proto string, ep netip.AddrPort) []byte {
 	var in [256]byte
 	b := append(in[:0], spn...)
 	b = append(b, proto...)
@@ -31,11 +33,26 @@ func hashedChain(prefix, kind, spn, proto string, ep netip.AddrPort) string {
 	sum := sha256.Sum256(b)
 	var enc [56]byte
 	base32.StdEncoding.Encode(enc[:], sum[:])
-	out := make([]byte, 0, len(prefix)+len(kind)+16)
 	out = append(out, prefix...)
 	out = append(out, kind...)
-	out = append(out, enc[:16]...)
-	return string(out)
+	return append(out, enc[:16]...)
+}
+
+// name writes a hashed chain name into the arena's text and returns it.
+func (a *arena) name(prefix, kind, spn, proto string, ep netip.AddrPort) string {
+	start := len(a.text)
+	a.text = appendHashedChain(a.text, prefix, kind, spn, proto, ep)
+	return a.textView(start)
+}
+
+// kindName returns the name of another kind with the same hash as name
+// (of kind from), written into the arena's text.
+func (a *arena) kindName(prefix, kind, name, from string) string {
+	start := len(a.text)
+	a.text = append(a.text, prefix...)
+	a.text = append(a.text, kind...)
+	a.text = append(a.text, name[len(prefix)+len(from):]...)
+	return a.textView(start)
 }
 
 // MaxPrefixLen bounds the chain prefix so that every chain name fits the
@@ -57,25 +74,38 @@ func checkPrefix(p string) error {
 
 // portNames holds the strings of one service port that many rules repeat.
 type portNames struct {
-	spn                     string // "ns/name:port"
-	proto                   string // "tcp"
-	svc, svl, ext, fw       string
-	cip                     string // "-d" value of the cluster IP
-	port                    string
-	prefix, protoUpperCased string
+	spn               string // "ns/name:port"
+	proto             string // "tcp"
+	svc, svl, ext, fw string
+	prefix, protoUp   string
 }
 
-func newPortNames(prefix, spn, protoUpper, proto string, port int32) portNames {
-	n := portNames{spn: spn, proto: proto, prefix: prefix, protoUpperCased: protoUpper, port: strconv.Itoa(int(port))}
-	n.svc = hashedChain(prefix, kindSVC, spn, protoUpper, netip.AddrPort{})
-	n.svl = prefix + kindSVL + n.svc[len(prefix)+len(kindSVC):]
-	n.ext = prefix + kindEXT + n.svc[len(prefix)+len(kindSVC):]
-	n.fw = prefix + kindFW + n.svc[len(prefix)+len(kindSVC):]
+// newPortNames writes the port's chain names into a's text.
+func newPortNames(a *arena, prefix, spn string, proto servicemodel.Protocol) portNames {
+	n := portNames{spn: spn, proto: lowerProtocol(proto), prefix: prefix, protoUp: string(proto)}
+	n.svc = a.name(prefix, kindSVC, spn, n.protoUp, netip.AddrPort{})
+	n.svl = a.kindName(prefix, kindSVL, n.svc, kindSVC)
+	n.ext = a.kindName(prefix, kindEXT, n.svc, kindSVC)
+	n.fw = a.kindName(prefix, kindFW, n.svc, kindSVC)
 	return n
 }
 
-func (n portNames) sep(ep netip.AddrPort) string {
-	return hashedChain(n.prefix, kindSEP, n.spn, n.protoUpperCased, ep)
+// lowerProtocol returns the protocol as "-p" and "-m" take it.
+func lowerProtocol(p servicemodel.Protocol) string {
+	switch p {
+	case servicemodel.TCP:
+		return "tcp"
+	case servicemodel.UDP:
+		return "udp"
+	case servicemodel.SCTP:
+		return "sctp"
+	}
+	return strings.ToLower(string(p))
+}
+
+// sep returns the SEP chain name of an endpoint, written into a's text.
+func (n portNames) sep(a *arena, ep netip.AddrPort) string {
+	return a.name(n.prefix, kindSEP, n.spn, n.protoUp, ep)
 }
 
 func hostPrefix(a netip.Addr) string { return netip.PrefixFrom(a, a.BitLen()).String() }

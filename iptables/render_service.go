@@ -2,7 +2,6 @@ package iptables
 
 import (
 	"strconv"
-	"strings"
 
 	"github.com/proxykit/proxykit/nat"
 	"github.com/proxykit/proxykit/rulegen"
@@ -15,31 +14,40 @@ type fragment struct {
 	shared      [numShared][]Rule
 }
 
-// svcWriter renders one PortPlan.
+// svcWriter renders PortPlans, one after another, into one worker's arena.
 type svcWriter struct {
 	r      *renderer
+	a      *arena
 	pp     *rulegen.PortPlan
 	n      portNames
 	frag   *fragment
-	root   *ruleWriter   // owns the buffer every writer of the port shares
+	pool   []ruleWriter  // the current port's writers (never moved once handed out)
 	chains []*ruleWriter // the port's nat chains, in order
 	shared [numShared]*ruleWriter
+	seps   []string // SEP chain names of the endpoint set being written
 	// the chains the frontends jump to
 	internal, external string
 }
 
-func (r *renderer) renderPort(pp *rulegen.PortPlan) *fragment {
-	size := 1024 + 640*(len(pp.ClusterEndpoints)+len(pp.LocalEndpoints)) + 256*len(pp.Frontends)
-	buf := make([]byte, 0, size)
-	w := &svcWriter{r: r, pp: pp, frag: &fragment{}, root: &ruleWriter{buf: &buf},
-		chains: make([]*ruleWriter, 0, 4+len(pp.ClusterEndpoints)+len(pp.LocalEndpoints)),
-		n:      newPortNames(r.prefix, pp.Name.String(), string(pp.Protocol), strings.ToLower(string(pp.Protocol)), pp.Port)}
+func (r *renderer) newSvcWriter() *svcWriter { return &svcWriter{r: r, a: &arena{}} }
+
+// renderPort renders one port into a fragment carved from w's arena.
+func (w *svcWriter) renderPort(pp *rulegen.PortPlan) *fragment {
+	r, eps := w.r, len(pp.ClusterEndpoints)+len(pp.LocalEndpoints)
+	w.a.reserve(1024 + 768*eps + 384*len(pp.Frontends))
+	w.a.grow++
+	w.pp, w.frag, w.chains, w.shared = pp, w.a.fragment(), w.chains[:0], [numShared]*ruleWriter{}
+	w.pool = w.pool[:0] // the previous port's writers are done
+	if need := 4 + eps + int(numShared); cap(w.pool) < need {
+		w.pool = make([]ruleWriter, 0, max(need, 64))
+	}
+	w.n = newPortNames(w.a, r.prefix, pp.Name.String(), pp.Protocol)
 	w.endpointChains()
 	w.externalChain()
 	for _, fe := range pp.Frontends {
 		w.frontend(fe)
 	}
-	w.frag.nat = make([]*Chain, len(w.chains))
+	w.frag.nat = w.a.chainPtrs(len(w.chains))
 	for i, c := range w.chains {
 		w.frag.nat[i] = c.toChain()
 	}
@@ -51,10 +59,22 @@ func (r *renderer) renderPort(pp *rulegen.PortPlan) *fragment {
 	return w.frag
 }
 
+// writer returns a new writer for chain with room for n rules.
+func (w *svcWriter) writer(chain string, n int) *ruleWriter {
+	if len(w.pool) == cap(w.pool) {
+		w.pool = make([]ruleWriter, 0, 64) // earlier writers stay where they are
+	}
+	w.pool = w.pool[:len(w.pool)+1]
+	rw := &w.pool[len(w.pool)-1]
+	rw.reset(w.a, chain, n)
+	return rw
+}
+
 // newChain starts one of the port's own nat chains, with room for n rules.
+// Its rules must be written one after another (no other chain's between)
+// for the chain to keep them as one run of restore lines.
 func (w *svcWriter) newChain(name string, n int) *ruleWriter {
-	c := w.root.sibling(name)
-	c.out = make([]Rule, 0, n)
+	c := w.writer(name, n)
 	w.chains = append(w.chains, c)
 	return c
 }
@@ -72,7 +92,7 @@ func (w *svcWriter) hasChain(name string) bool {
 // sharedW returns the writer for this port's rules in a shared chain.
 func (w *svcWriter) sharedW(s sharedChain) *ruleWriter {
 	if w.shared[s] == nil {
-		w.shared[s] = w.root.sibling(s.name(w.r.prefix))
+		w.shared[s] = w.writer(w.r.shared[s], 2)
 	}
 	return w.shared[s].begin()
 }
@@ -112,15 +132,18 @@ func (w *svcWriter) choiceChain(name string, eps []rulegen.Endpoint, clusterIPMa
 		n += len(eps)
 	}
 	rw := w.newChain(name, n)
+	// the SEP chains first, so that each chain's lines are one run
+	sepNames := w.seps[:0]
+	for _, ep := range eps {
+		sep := w.n.sep(w.a, ep.AddrPort())
+		sepNames = append(sepNames, sep)
+		if !w.hasChain(sep) {
+			w.sepChain(sep, ep)
+		}
+	}
+	w.seps = sepNames
 	if clusterIPMasq {
 		w.masqRule(rw)
-	}
-	sepNames := make([]string, len(eps))
-	for i, ep := range eps {
-		sepNames[i] = w.n.sep(ep.AddrPort())
-		if !w.hasChain(sepNames[i]) {
-			w.sepChain(sepNames[i], ep)
-		}
 	}
 	if w.pp.Affinity > 0 {
 		secs := strconv.Itoa(int(w.pp.Affinity.Seconds()))
@@ -159,13 +182,13 @@ func (w *svcWriter) masqRule(rw *ruleWriter) {
 	if len(local) > 0 && local[1] == "-i" {
 		rw.a(local...)
 	}
-	w.dport(rw.a("-p", w.n.proto).comment(w.n.spn, " cluster IP"), pp.Port).jump(r.prefix + chainMarkMasq)
+	w.dport(rw.a("-p", w.n.proto).comment(w.n.spn, " cluster IP"), pp.Port).jump(r.markMasq)
 }
 
 func (w *svcWriter) sepChain(name string, ep rulegen.Endpoint) {
 	r := w.r
 	rw := w.newChain(name, 2)
-	rw.begin().host("-s", ep.Addr).comment(w.n.spn).jump(r.prefix + chainMarkMasq)
+	rw.begin().host("-s", ep.Addr).comment(w.n.spn).jump(r.markMasq)
 	rw.begin().a("-p", w.n.proto).comment(w.n.spn)
 	if w.pp.Affinity > 0 {
 		rw.a("-m", "recent", "--set", "--name", name, "--mask", r.hostMask(), "--rsource")
@@ -184,7 +207,7 @@ func (w *svcWriter) externalChain() {
 	r, pp := w.r, w.pp
 	rw := w.newChain(w.n.ext, 4)
 	if !pp.ExternalLocal {
-		rw.begin().comment(w.n.spn, " masquerade traffic from external sources").jump(r.prefix + chainMarkMasq)
+		rw.begin().comment(w.n.spn, " masquerade traffic from external sources").jump(r.markMasq)
 		if len(pp.ClusterEndpoints) > 0 {
 			rw.begin().comment(w.n.spn, " cluster policy").jump(w.external)
 		}
@@ -193,7 +216,7 @@ func (w *svcWriter) externalChain() {
 			rw.begin().a(local...).comment(w.n.spn, " pod traffic for external destinations").jump(w.internal)
 		}
 		rw.begin().comment(w.n.spn, " masquerade LOCAL traffic for external destinations").
-			a("-m", "addrtype", "--src-type", "LOCAL").jump(r.prefix + chainMarkMasq)
+			a("-m", "addrtype", "--src-type", "LOCAL").jump(r.markMasq)
 		if w.hasSet(w.internal) {
 			rw.begin().comment(w.n.spn, " route LOCAL traffic for external destinations").
 				a("-m", "addrtype", "--src-type", "LOCAL").jump(w.internal)

@@ -106,3 +106,59 @@ func TestParallelRenderEqualsSequential(t *testing.T) {
 		t.Fatal("parallel and sequential renders differ")
 	}
 }
+
+// TestRenderKeepsRestoreLines: every chain of a service port keeps its
+// rules as one run of restore lines, equal to printing them one by one,
+// and the full payload's text equals the rendered ruleset's rules.
+func TestRenderKeepsRestoreLines(t *testing.T) {
+	c, err := fixture.New(700, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, _ := rulegen.Compile(c.Snapshot, fixture.Node(), fixture.Config())
+	for _, p := range []*rulegen.Plan{samplePlan(t), plan} {
+		for _, f := range []Family{IPv4, IPv6} {
+			rs, _ := Render(p, f, RenderOptions{})
+			kept := 0
+			for _, c := range rs.Table(TableNat).Chains() {
+				lines, ok := c.restoreLines()
+				if !ok {
+					if strings.HasPrefix(c.Name, "KUBE-S") && c.Name != "KUBE-SERVICES" || strings.HasPrefix(c.Name, "KUBE-EXT-") || strings.HasPrefix(c.Name, "KUBE-FW-") {
+						t.Errorf("%s: chain %s has no restore lines", f, c.Name)
+					}
+					continue
+				}
+				kept++
+				var each []byte
+				for i := range c.Rules {
+					each = appendRule(each, "-A", &c.Rules[i], false)
+				}
+				if lines != string(each) {
+					t.Fatalf("%s: chain %s: lines\n%s\nrules\n%s", f, c.Name, lines, each)
+				}
+			}
+			if kept == 0 && f == IPv4 {
+				t.Errorf("%s: no chain kept restore lines", f)
+			}
+			pl, err := Diff(NewRuleset(f), rs, OwnPrefix(DefaultChainPrefix))
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := ParsePayload(f, pl.Bytes())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := NewRuleset(f)
+			if err := got.Apply(back); err != nil {
+				t.Fatal(err)
+			}
+			for _, tbl := range rs.Tables() {
+				for _, c := range tbl.Chains() {
+					if !c.Equal(got.Table(tbl.Name).Chain(c.Name)) {
+						t.Fatalf("%s: the printed full payload does not rebuild chain %s", f, c.Name)
+					}
+				}
+			}
+		}
+	}
+}

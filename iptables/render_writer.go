@@ -7,14 +7,23 @@ import (
 )
 
 // ruleWriter builds the rules of one chain (or one port's share of a shared
-// chain) into a single buffer, so that rendering allocates one string per
-// chain rather than one per argument. It writes arguments in iptables-save's
-// canonical form, so rendered rules equal the rules read back.
+// chain) into the text page of its worker's arena, so that rendering
+// allocates per page rather than per argument. Each rule is written as its
+// restore line ("-A CHAIN spec\n"): the Rule's Spec is a view of the spec
+// part, and when a chain's lines are written one after another (no other
+// chain wrote in between), the chain keeps them as one view too, which a
+// payload copies at once. It writes arguments in iptables-save's canonical
+// form, so rendered rules equal the rules read back.
 type ruleWriter struct {
 	chain string
-	buf   *[]byte // shared by the writers of one service port
+	ar    *arena
 	out   []Rule
 	cur   ruleMeta
+	// the chain's lines so far: text[linesStart:linesEnd] of the page at
+	// base, unless another writer wrote in between (split)
+	linesStart, linesEnd int
+	base                 *byte
+	split                bool
 }
 
 type ruleMeta struct {
@@ -25,12 +34,26 @@ type ruleMeta struct {
 	target       string
 }
 
-// sibling returns a writer for another chain that shares w's buffer.
-func (w *ruleWriter) sibling(chain string) *ruleWriter { return &ruleWriter{chain: chain, buf: w.buf} }
+// reset makes w a writer for chain with room for n rules.
+func (w *ruleWriter) reset(a *arena, chain string, n int) {
+	*w = ruleWriter{chain: chain, ar: a, out: a.ruleSlice(n)}
+}
 
-// begin starts a rule.
+// buf is the text page.
+func (w *ruleWriter) buf() *[]byte { return &w.ar.text }
+
+// begin starts a rule: "-A CHAIN ".
 func (w *ruleWriter) begin() *ruleWriter {
-	w.cur = ruleMeta{start: len(*w.buf)}
+	b := w.buf()
+	if len(w.out) == 0 {
+		w.linesStart, w.base = len(*b), unsafe.SliceData(*b)
+	} else if w.linesEnd != len(*b) || w.base != unsafe.SliceData(*b) {
+		w.split = true
+	}
+	*b = append(*b, "-A "...)
+	*b = append(*b, w.chain...)
+	*b = append(*b, ' ')
+	w.cur = ruleMeta{start: len(*b)}
 	return w
 }
 
@@ -38,34 +61,36 @@ func (w *ruleWriter) begin() *ruleWriter {
 func (w *ruleWriter) a(args ...string) *ruleWriter {
 	for _, s := range args {
 		w.sep()
-		*w.buf = append(*w.buf, s...)
+		*w.buf() = append(*w.buf(), s...)
 	}
 	return w
 }
 
 func (w *ruleWriter) sep() {
-	if len(*w.buf) > w.cur.start {
-		*w.buf = append(*w.buf, ' ')
+	if b := w.buf(); len(*b) > w.cur.start {
+		*b = append(*b, ' ')
 	}
 }
 
 // host appends "-d A/32" style address matches.
 func (w *ruleWriter) host(flag string, addr netip.Addr) *ruleWriter {
 	w.sep()
-	*w.buf = append(*w.buf, flag...)
-	*w.buf = append(*w.buf, ' ')
-	*w.buf = addr.AppendTo(*w.buf)
-	*w.buf = append(*w.buf, '/')
-	*w.buf = strconv.AppendInt(*w.buf, int64(addr.BitLen()), 10)
+	b := w.buf()
+	*b = append(*b, flag...)
+	*b = append(*b, ' ')
+	*b = addr.AppendTo(*b)
+	*b = append(*b, '/')
+	*b = strconv.AppendInt(*b, int64(addr.BitLen()), 10)
 	return w
 }
 
 // prefix appends "-s P" for a network.
 func (w *ruleWriter) prefix(flag string, p netip.Prefix) *ruleWriter {
 	w.sep()
-	*w.buf = append(*w.buf, flag...)
-	*w.buf = append(*w.buf, ' ')
-	*w.buf = p.Masked().AppendTo(*w.buf)
+	b := w.buf()
+	*b = append(*b, flag...)
+	*b = append(*b, ' ')
+	*b = p.Masked().AppendTo(*b)
 	return w
 }
 
@@ -74,33 +99,34 @@ func (w *ruleWriter) prefix(flag string, p netip.Prefix) *ruleWriter {
 func (w *ruleWriter) comment(parts ...string) *ruleWriter {
 	w.a("-m", "comment", "--comment")
 	w.sep()
+	b := w.buf()
 	safe := true
 	for _, p := range parts {
 		safe = safe && saveStringSafe(p)
 	}
 	if safe {
-		w.cur.cStart = len(*w.buf)
+		w.cur.cStart = len(*b)
 		for _, p := range parts {
-			*w.buf = append(*w.buf, p...)
+			*b = append(*b, p...)
 		}
-		w.cur.cEnd = len(*w.buf)
+		w.cur.cEnd = len(*b)
 		return w
 	}
-	*w.buf = append(*w.buf, '"')
-	w.cur.cStart = len(*w.buf)
+	*b = append(*b, '"')
+	w.cur.cStart = len(*b)
 	plain := true
 	for _, p := range parts {
 		for i := 0; i < len(p); i++ {
 			switch p[i] {
 			case '"', '\\', '\'':
-				*w.buf = append(*w.buf, '\\')
+				*b = append(*b, '\\')
 				plain = false
 			}
-			*w.buf = append(*w.buf, p[i])
+			*b = append(*b, p[i])
 		}
 	}
-	w.cur.cEnd = len(*w.buf)
-	*w.buf = append(*w.buf, '"')
+	w.cur.cEnd = len(*b)
+	*b = append(*b, '"')
 	if !plain {
 		w.cur.cStart, w.cur.cEnd = 0, 0
 		var c []byte
@@ -122,27 +148,28 @@ func (w *ruleWriter) commentEP(spn string, ap netip.AddrPort) *ruleWriter {
 	}
 	w.a("-m", "comment", "--comment")
 	w.sep()
-	*w.buf = append(*w.buf, '"')
-	w.cur.cStart = len(*w.buf)
-	*w.buf = append(*w.buf, spn...)
-	*w.buf = append(*w.buf, " -> "...)
-	*w.buf = ap.AppendTo(*w.buf)
-	w.cur.cEnd = len(*w.buf)
-	*w.buf = append(*w.buf, '"')
+	b := w.buf()
+	*b = append(*b, '"')
+	w.cur.cStart = len(*b)
+	*b = append(*b, spn...)
+	*b = append(*b, " -> "...)
+	*b = ap.AppendTo(*b)
+	w.cur.cEnd = len(*b)
+	*b = append(*b, '"')
 	return w
 }
 
 // int appends a number argument.
 func (w *ruleWriter) int(n int64) *ruleWriter {
 	w.sep()
-	*w.buf = strconv.AppendInt(*w.buf, n, 10)
+	*w.buf() = strconv.AppendInt(*w.buf(), n, 10)
 	return w
 }
 
 // addrPort appends an endpoint as DNAT's --to-destination wants it.
 func (w *ruleWriter) addrPort(ap netip.AddrPort) *ruleWriter {
 	w.sep()
-	*w.buf = ap.AppendTo(*w.buf)
+	*w.buf() = ap.AppendTo(*w.buf())
 	return w
 }
 
@@ -154,29 +181,34 @@ func (w *ruleWriter) jump(target string, extra ...string) {
 	w.end()
 }
 
-// end finishes the rule. Its text is a string view of the buffer: bytes
-// once written are never written again (append either writes past them or
-// copies them to a new array and leaves the old one alone), so the view
-// stays valid and unchanged.
+// end finishes the rule and its line. The rule's text is a string view of
+// the page: bytes once written are never written again (append either
+// writes past them or copies them to a new array and leaves the old one
+// alone), so the view stays valid and unchanged.
 func (w *ruleWriter) end() {
-	b := *w.buf
+	b := w.buf()
 	c := w.cur.comment
 	if w.cur.cEnd > w.cur.cStart {
-		c = bytesView(b[w.cur.cStart:w.cur.cEnd])
+		c = bytesView((*b)[w.cur.cStart:w.cur.cEnd])
 	}
-	w.out = append(w.out, Rule{Chain: w.chain, Spec: bytesView(b[w.cur.start:]), Comment: c, Target: w.cur.target})
+	w.out = append(w.out, Rule{Chain: w.chain, Spec: bytesView((*b)[w.cur.start:]), Comment: c, Target: w.cur.target})
+	*b = append(*b, '\n')
+	w.linesEnd = len(*b)
+	if w.base != unsafe.SliceData(*b) {
+		w.split = true
+	}
 }
 
 // rules returns the written rules.
 func (w *ruleWriter) rules() []Rule { return w.out }
 
-// toChain returns a chain holding the written rules.
-func (w *ruleWriter) toChain() *Chain { return &Chain{Name: w.chain, Rules: w.out} }
-
-// bytesView returns a string that shares b's memory; b must never change.
-func bytesView(b []byte) string {
-	if len(b) == 0 {
-		return ""
+// toChain returns a chain holding the written rules, and their lines when
+// they are one run of the page.
+func (w *ruleWriter) toChain() *Chain {
+	c := w.ar.chain()
+	c.Name, c.Rules = w.chain, w.out
+	if !w.split && len(w.out) > 0 {
+		c.setLines(unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(w.base), w.linesStart)), w.linesEnd-w.linesStart))
 	}
-	return unsafe.String(unsafe.SliceData(b), len(b))
+	return c
 }

@@ -1,0 +1,90 @@
+package iptables
+
+import "unsafe"
+
+// arena is the memory one rendering worker carves its ports' text, rules
+// and chains from, so that a full render allocates per page rather than
+// per rule, chain or name. Pages grow geometrically from the first
+// request, so that rendering one port costs what the port needs.
+//
+// Text once written is never written again: a page that fills up is left
+// to the views into it, and writing goes on in a new page.
+type arena struct {
+	text   []byte
+	rules  []Rule
+	chains []Chain
+	ptrs   []*Chain
+	frags  []fragment
+	grow   int // ports rendered so far, to size the next pages
+}
+
+// Page size limits: text in bytes, the others in elements.
+const (
+	maxTextPage = 1 << 20
+	maxSlab     = 4096
+)
+
+// nextSize returns the size of a new page that holds at least need,
+// growing with the work done so far up to limit.
+func (a *arena) nextSize(need, perPort, limit int) int {
+	return max(need, min(limit, perPort*max(a.grow, 1)))
+}
+
+// reserve makes room for n more bytes of text without moving what is in
+// the page: if the page lacks room, writing continues in a new one.
+func (a *arena) reserve(n int) {
+	if cap(a.text)-len(a.text) < n {
+		a.text = make([]byte, 0, a.nextSize(n, n, maxTextPage))
+	}
+}
+
+// textView returns the bytes written since start as a string.
+func (a *arena) textView(start int) string { return bytesView(a.text[start:]) }
+
+// ruleSlice returns an empty slice with room for n rules. Its capacity is
+// n exactly, so that appending more moves it rather than running into the
+// rules carved after it.
+func (a *arena) ruleSlice(n int) []Rule {
+	if cap(a.rules)-len(a.rules) < n {
+		a.rules = make([]Rule, 0, a.nextSize(n, 48, maxSlab))
+	}
+	l := len(a.rules)
+	a.rules = a.rules[:l+n]
+	return a.rules[l : l : l+n]
+}
+
+// chainPtrs returns a slice of n chain pointers.
+func (a *arena) chainPtrs(n int) []*Chain {
+	if cap(a.ptrs)-len(a.ptrs) < n {
+		a.ptrs = make([]*Chain, 0, a.nextSize(n, 16, maxSlab))
+	}
+	l := len(a.ptrs)
+	a.ptrs = a.ptrs[:l+n]
+	return a.ptrs[l : l+n : l+n]
+}
+
+// chain returns a new empty Chain.
+func (a *arena) chain() *Chain {
+	if len(a.chains) == cap(a.chains) {
+		a.chains = make([]Chain, 0, a.nextSize(1, 16, maxSlab))
+	}
+	a.chains = a.chains[:len(a.chains)+1]
+	return &a.chains[len(a.chains)-1]
+}
+
+// fragment returns a new empty fragment.
+func (a *arena) fragment() *fragment {
+	if len(a.frags) == cap(a.frags) {
+		a.frags = make([]fragment, 0, a.nextSize(1, 1, maxSlab/4))
+	}
+	a.frags = a.frags[:len(a.frags)+1]
+	return &a.frags[len(a.frags)-1]
+}
+
+// bytesView returns a string that shares b's memory; b must never change.
+func bytesView(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
