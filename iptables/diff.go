@@ -8,6 +8,7 @@ import (
 
 // Ownership says which chains belong to the caller. A user chain is owned
 // when Func says so, or, without Func, when its name starts with Prefix.
+// Diff may call Func from several goroutines at once.
 // Built-in chains are never owned; a rule in a built-in chain is owned when
 // it jumps to an owned chain.
 type Ownership struct {
@@ -131,13 +132,35 @@ func (td *tableDiff) ownedUser(name string) bool {
 	return td.own.Owns(name) && !IsBuiltin(td.name, name)
 }
 
+// diffParallelMin is the number of chains from which a full Diff compares
+// them on every CPU.
+const diffParallelMin = 4096
+
 func (td *tableDiff) candidatesAll() {
-	if len(td.cur.chains) == 0 {
-		td.added = make([]*Chain, 0, len(td.des.chains))
+	des := make([]*Chain, 0, len(td.des.chains))
+	for _, d := range td.des.chains {
+		des = append(des, d)
 	}
-	for name, d := range td.des.chains {
-		if td.ownedUser(name) {
-			td.classify(name, td.cur.chains[name], d)
+	workers := splitWorkers(len(des), diffParallelMin)
+	parts := make([]tableDiff, workers)
+	forSplit(len(des), workers, func(k, lo, hi int) {
+		part := &parts[k]
+		*part = tableDiff{name: td.name, cur: td.cur, des: td.des, own: td.own}
+		if len(td.cur.chains) == 0 {
+			part.added = make([]*Chain, 0, hi-lo)
+		}
+		for _, d := range des[lo:hi] {
+			if part.ownedUser(d.Name) {
+				part.classify(d.Name, td.cur.chains[d.Name], d)
+			}
+		}
+	})
+	if workers == 1 {
+		td.added, td.rewritten = parts[0].added, parts[0].rewritten
+	} else {
+		for _, part := range parts {
+			td.added = append(td.added, part.added...)
+			td.rewritten = append(td.rewritten, part.rewritten...)
 		}
 	}
 	for name, c := range td.cur.chains {
@@ -186,7 +209,7 @@ func (td *tableDiff) payload(full bool) (*TablePayload, error) {
 	if len(declared) > 0 {
 		tp.Ops = append(tp.Ops, Op{Kind: OpDeclare, Chains: declared})
 	}
-	tp.Changes = make([]Change, 0, len(declared)+len(td.kept))
+	tp.Changes = make([]Change, 0, len(declared)+len(td.kept)+16)
 	for _, c := range td.added {
 		tp.Changes = append(tp.Changes, Change{Kind: ChainAdded, Chain: c.Name, NewRules: len(c.Rules)})
 	}

@@ -7,12 +7,8 @@ import "slices"
 // only when nothing will reference it (in a full diff, chains that foreign
 // rules still jump to are kept).
 func (td *tableDiff) checkReferences(full bool) error {
-	for _, group := range [][]*Chain{td.added, td.rewritten} {
-		for _, c := range group {
-			if err := td.checkTargets(c); err != nil {
-				return err
-			}
-		}
+	if err := td.checkAllTargets(); err != nil {
+		return err
 	}
 	if len(td.deleted) == 0 || !full || !td.stillReferenced() {
 		return nil
@@ -65,13 +61,48 @@ func (td *tableDiff) stillReferenced() bool {
 	return false
 }
 
+// checkAllTargets checks that the jumps of the added and rewritten chains
+// to owned chains land in desired, on every CPU when they are many. It
+// reports the first bad jump in payload order.
+func (td *tableDiff) checkAllTargets() error {
+	n := len(td.added) + len(td.rewritten)
+	at := func(i int) *Chain {
+		if i < len(td.added) {
+			return td.added[i]
+		}
+		return td.rewritten[i-len(td.added)]
+	}
+	workers := splitWorkers(n, diffParallelMin)
+	errs := make([]error, workers)
+	forSplit(n, workers, func(k, lo, hi int) {
+		var ok targetCache
+		for i := lo; i < hi && errs[k] == nil; i++ {
+			errs[k] = td.checkTargets(at(i), &ok)
+		}
+	})
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// targetCache remembers the last targets found valid: most rules jump to
+// the chain the rule before jumped to, or to the masquerade chain.
+type targetCache [2]string
+
 // checkTargets checks that c's jumps to owned chains land in desired.
-func (td *tableDiff) checkTargets(c *Chain) error {
+func (td *tableDiff) checkTargets(c *Chain, ok *targetCache) error {
 	for i := range c.Rules {
 		t := c.Rules[i].Target
-		if t != "" && td.ownedUser(t) && td.des.chains[t] == nil {
+		if t == "" || t == ok[0] || t == ok[1] {
+			continue
+		}
+		if td.ownedUser(t) && td.des.chains[t] == nil {
 			return &ReferenceError{Table: td.name, Chain: c.Name, Target: t}
 		}
+		ok[0], ok[1] = t, ok[0]
 	}
 	return nil
 }

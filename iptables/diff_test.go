@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/proxykit/proxykit/internal/fixture"
+	"github.com/proxykit/proxykit/rulegen"
 )
 
 var kube = OwnPrefix("KUBE-")
@@ -197,5 +200,42 @@ func TestDiffCleanupRemovesOnlyOwned(t *testing.T) {
 		"-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n-A DOCKER -i docker0 -j RETURN\nCOMMIT\n"
 	if got.String() != want {
 		t.Fatalf("after cleanup:\n%s", got)
+	}
+}
+
+// TestFullPayloadPrintsLikeRuleByRule: a payload that adds many chains
+// (printed by several goroutines, from the renderer's lines or rule by
+// rule) prints exactly what one line per rule gives.
+func TestFullPayloadPrintsLikeRuleByRule(t *testing.T) {
+	c, err := fixture.New(1000, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, _ := rulegen.Compile(c.Snapshot, fixture.Node(), fixture.Config())
+	rendered, _ := Render(plan, IPv4, RenderOptions{})
+	for name, rs := range map[string]*Ruleset{"rendered": rendered, "parsed": mustParse(t, kubeDump(1000, 10))} {
+		p, err := Diff(NewRuleset(IPv4), rs, kube)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []byte
+		for _, tp := range p.Tables {
+			want = append(want, "*"+tp.Table+"\n"...)
+			for _, o := range tp.Ops {
+				if o.Kind != OpFill {
+					want = o.appendTo(want)
+					continue
+				}
+				for _, c := range o.Chains {
+					for i := range c.Rules {
+						want = appendRule(want, "-A", &c.Rules[i], false)
+					}
+				}
+			}
+			want = append(want, "COMMIT\n"...)
+		}
+		if got := p.Bytes(); string(got) != string(want) || len(want) < 2*fillParallelMin {
+			t.Fatalf("%s: payload of %d bytes differs from rule by rule (%d bytes)", name, len(got), len(want))
+		}
 	}
 }

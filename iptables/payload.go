@@ -2,6 +2,7 @@ package iptables
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -181,16 +182,63 @@ func (t *TablePayload) size() int {
 	return n
 }
 
-// fillSize is the length of a chain's rules as restore lines.
+// fillSize is the length of a chain's rules as restore lines (what
+// appendFill appends).
 func fillSize(c *Chain) int {
 	if lines, ok := c.restoreLines(); ok {
 		return len(lines)
 	}
 	n := 0
 	for i := range c.Rules {
-		n += len(c.Name) + len(c.Rules[i].Spec) + 5
+		n += len("-A ") + len(c.Name) + len("\n")
+		if spec := c.Rules[i].Spec; spec != "" {
+			n += 1 + len(spec)
+		}
 	}
 	return n
+}
+
+// fillParallelMin is the payload size from which appendFills copies on
+// every CPU.
+const fillParallelMin = 1 << 20
+
+// appendFills appends the rules of chains as restore lines. A large run is
+// copied by several goroutines at once, each into its own part of b.
+func appendFills(b []byte, chains []*Chain) []byte {
+	workers := splitWorkers(len(chains), diffParallelMin)
+	bounds := make([]int, workers+1) // byte offset of each worker's first chain
+	total := 0
+	for k := range workers {
+		lo, hi := len(chains)*k/workers, len(chains)*(k+1)/workers
+		bounds[k] = total
+		for _, c := range chains[lo:hi] {
+			total += fillSize(c)
+		}
+	}
+	bounds[workers] = total
+	if workers == 1 || total < fillParallelMin {
+		for _, c := range chains {
+			b = appendFill(b, c)
+		}
+		return b
+	}
+	start := len(b)
+	b = slices.Grow(b, total)[:start+total]
+	short := make([]bool, workers)
+	forSplit(len(chains), workers, func(k, lo, hi int) {
+		part := b[start+bounds[k] : start+bounds[k] : start+bounds[k+1]]
+		for _, c := range chains[lo:hi] {
+			part = appendFill(part, c) // fits: fillSize is exact
+		}
+		short[k] = len(part) != bounds[k+1]-bounds[k] || cap(part) != len(part)
+	})
+	if slices.Contains(short, true) { // a size was wrong: write the run again in one piece
+		b = b[:start]
+		for _, c := range chains {
+			b = appendFill(b, c)
+		}
+	}
+	return b
 }
 
 // appendFill appends a chain's rules as restore lines: as one copy when
@@ -227,6 +275,9 @@ func (t *TablePayload) appendOps(b []byte) []byte {
 
 // appendTo appends the op as iptables-restore lines.
 func (o *Op) appendTo(b []byte) []byte {
+	if o.Kind == OpFill {
+		return appendFills(b, o.Chains)
+	}
 	if o.multi() {
 		for _, c := range o.Chains {
 			b = o.appendOne(b, c)

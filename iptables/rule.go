@@ -26,12 +26,12 @@ type Rule struct {
 	Chain string // the chain the rule belongs to
 	Spec  string // match and target arguments, iptables-save text
 
-	Counters    Counters // per-rule counters (iptables-save -c)
-	HasCounters bool     // Counters were given ("[p:b] -A ...")
-
 	Comment string // value of the first "--comment" argument, unquoted; "" if none
 	Target  string // argument of "-j"/"--jump" or "-g"/"--goto"; "" for a rule without target
-	Goto    bool   // the target was given with -g/--goto
+
+	Counters    Counters // per-rule counters (iptables-save -c)
+	HasCounters bool     // Counters were given ("[p:b] -A ...")
+	Goto        bool     // the target was given with -g/--goto
 }
 
 // NewRule builds a rule of chain from unquoted arguments, e.g.
