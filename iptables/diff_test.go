@@ -5,9 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/proxykit/proxykit/internal/fixture"
-	"github.com/proxykit/proxykit/rulegen"
 )
 
 var kube = OwnPrefix("KUBE-")
@@ -207,11 +204,7 @@ func TestDiffCleanupRemovesOnlyOwned(t *testing.T) {
 // (printed by several goroutines, from the renderer's lines or rule by
 // rule) prints exactly what one line per rule gives.
 func TestFullPayloadPrintsLikeRuleByRule(t *testing.T) {
-	c, err := fixture.New(1000, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, _ := rulegen.Compile(c.Snapshot, fixture.Node(), fixture.Config())
+	_, plan := fixturePlan(t, 1000, 10)
 	rendered, _ := Render(plan, IPv4, RenderOptions{})
 	for name, rs := range map[string]*Ruleset{"rendered": rendered, "parsed": mustParse(t, kubeDump(1000, 10))} {
 		p, err := Diff(NewRuleset(IPv4), rs, kube)
