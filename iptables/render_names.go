@@ -31,8 +31,8 @@ func appendHashedChain(out []byte, prefix, kind, spn, proto string, ep netip.Add
 		b = ep.AppendTo(b)
 	}
 	sum := sha256.Sum256(b)
-	var enc [56]byte
-	base32.StdEncoding.Encode(enc[:], sum[:])
+	var enc [16]byte
+	base32.StdEncoding.Encode(enc[:], sum[:10]) // 10 bytes are the first 16 characters
 	out = append(out, prefix...)
 	out = append(out, kind...)
 	return append(out, enc[:16]...)

@@ -1,6 +1,8 @@
 package iptables
 
 import (
+	"crypto/sha256"
+	"encoding/base32"
 	"strings"
 	"testing"
 
@@ -152,5 +154,35 @@ func TestRenderKeepsRestoreLines(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestChainNamesAreKubeProxys: SVC and SEP chains carry kube-proxy's
+// names: the first 16 base32 characters of the SHA-256 of the service port
+// name and protocol (and endpoint).
+func TestChainNamesAreKubeProxys(t *testing.T) {
+	plan := samplePlan(t)
+	rs, _ := Render(plan, IPv4, RenderOptions{})
+	nat := rs.Table(TableNat)
+	hash := func(s string) string {
+		sum := sha256.Sum256([]byte(s))
+		return base32.StdEncoding.EncodeToString(sum[:])[:16]
+	}
+	n := 0
+	for _, pp := range plan.Ports(servicemodel.IPv4) {
+		if len(pp.ClusterEndpoints) == 0 {
+			continue
+		}
+		in := pp.Name.String() + string(pp.Protocol)
+		ep := pp.ClusterEndpoints[0].AddrPort().String()
+		for _, name := range []string{"KUBE-SVC-" + hash(in), "KUBE-SEP-" + hash(in+ep)} {
+			if nat.Chain(name) == nil {
+				t.Errorf("%s: no chain %s", pp.Name, name)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatal("no service port with endpoints in the sample")
 	}
 }

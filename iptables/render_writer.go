@@ -116,11 +116,14 @@ func (w *ruleWriter) comment(parts ...string) *ruleWriter {
 	w.cur.cStart = len(*b)
 	plain := true
 	for _, p := range parts {
+		if !needsEscape(p) {
+			*b = append(*b, p...)
+			continue
+		}
+		plain = false
 		for i := 0; i < len(p); i++ {
-			switch p[i] {
-			case '"', '\\', '\'':
+			if needsEscape(p[i : i+1]) {
 				*b = append(*b, '\\')
-				plain = false
 			}
 			*b = append(*b, p[i])
 		}
@@ -138,13 +141,22 @@ func (w *ruleWriter) comment(parts ...string) *ruleWriter {
 	return w
 }
 
+// needsEscape reports whether s holds a character iptables-save escapes
+// inside a quoted string.
+func needsEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' || c == '\'' {
+			return true
+		}
+	}
+	return false
+}
+
 // commentEP appends the comment "<spn> -> <addr:port>" without building it
 // as a separate string.
 func (w *ruleWriter) commentEP(spn string, ap netip.AddrPort) *ruleWriter {
-	for i := 0; i < len(spn); i++ {
-		if c := spn[i]; c == '"' || c == '\\' || c == '\'' {
-			return w.comment(spn, " -> ", ap.String())
-		}
+	if needsEscape(spn) {
+		return w.comment(spn, " -> ", ap.String())
 	}
 	w.a("-m", "comment", "--comment")
 	w.sep()
