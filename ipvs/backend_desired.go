@@ -93,13 +93,13 @@ func (b *Backend) entryOps(touched map[setRef]struct{}, ch *Changed) (pre, post 
 	des := b.des.b.state
 	missing := map[string]bool{}
 	for ref := range touched {
-		cur, want := b.cur.Sets[ref.set.Name], des.Sets[ref.set.Name]
+		name := b.des.b.r.sets[ref.set].Name
+		cur, want := b.cur.Sets[name], des.Sets[name]
 		if cur == nil || want == nil || !cur.SameSpec(want) {
-			missing[ref.set.Name] = true
+			missing[name] = true
 			continue
 		}
-		_, inCur := cur.Entries[ref.entry]
-		_, inDes := want.Entries[ref.entry]
+		inCur, inDes := cur.Has(ref.entry), want.Has(ref.entry)
 		switch {
 		case inDes && !inCur:
 			pre = append(pre, Op{Kind: OpAddEntry, Set: want.Spec(), Entry: ref.entry})
@@ -126,17 +126,33 @@ func (b *Backend) renderAll(plan *rulegen.Plan) (*desired, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &desired{b: bl, plan: plan, ports: map[servicemodel.ServicePortName][2]*portContrib{}}
+	d := &desired{b: bl, plan: plan, ports: make(map[servicemodel.ServicePortName][2]*portContrib, plan.Len())}
+	type where struct {
+		name   servicemodel.ServicePortName
+		family int
+	}
+	var ports []*rulegen.PortPlan
+	var at []where
 	for _, n := range plan.Names() {
 		sp, _ := plan.Get(n)
-		var c [2]*portContrib
+		d.ports[n] = [2]*portContrib{}
 		for i, f := range modelFamilies {
 			if pp := sp.Family(f); pp != nil {
-				c[i] = bl.r.render(pp)
-				bl.add(c[i])
+				ports = append(ports, pp)
+				at = append(at, where{n, i})
 			}
 		}
-		d.ports[n] = c
+	}
+	chunks := bl.r.renderChunks(ports, true)
+	bl.addChunks(chunks)
+	i := 0
+	for _, ch := range chunks {
+		for _, c := range ch.contribs {
+			v := d.ports[at[i].name]
+			v[at[i].family] = c
+			d.ports[at[i].name] = v
+			i++
+		}
 	}
 	d.renderRules(plan)
 	return d, nil

@@ -9,18 +9,16 @@ func applyToState(s *State, ops Ops) {
 	for _, o := range ops {
 		switch o.Kind {
 		case OpCreateSet:
-			set := o.Set.Spec()
-			set.Entries = map[SetEntry]struct{}{}
-			s.AddSet(set)
+			s.AddSet(o.Set.Spec())
 		case OpAddEntry, OpDelEntry:
 			set := s.Sets[o.Set.Name]
 			if set == nil {
 				continue
 			}
 			if o.Kind == OpAddEntry {
-				set.Entries[o.Entry] = struct{}{}
+				set.entries.insert(o.Entry)
 			} else {
-				delete(set.Entries, o.Entry)
+				set.entries.remove(o.Entry)
 			}
 		case OpDestroySet:
 			delete(s.Sets, o.Set.Name)

@@ -38,21 +38,52 @@ const (
 // the kernel's 31 bytes.
 const maxSetPrefix = 31 - len("6-"+SetSourceRanges)
 
+// setID is a companion set's index in companionSets.
+type setID uint8
+
+// The companion sets by index, in companionSets' order.
+const (
+	idClusterIP setID = iota
+	idExternalIP
+	idExternalLocal
+	idFirewall
+	idSourceRanges
+	idLoadBalancer
+	idLoopback
+	idNoEndpoints
+	idNoLocalEndpoints
+	idNodePort
+	numSets
+)
+
 // companionSets lists the sets with their types, in name order.
-var companionSets = []struct {
+var companionSets = [numSets]struct {
 	name string
 	typ  SetType
 }{
-	{SetClusterIP, HashIPPort},
-	{SetExternalIP, HashIPPort},
-	{SetExternalLocal, HashIPPort},
-	{SetFirewall, HashIPPort},
-	{SetSourceRanges, HashIPPortNet},
-	{SetLoadBalancer, HashIPPort},
-	{SetLoopback, HashIPPortIP},
-	{SetNoEndpoints, HashIPPort},
-	{SetNoLocalEndpoints, HashIPPort},
-	{SetNodePort, HashIPPort},
+	idClusterIP:        {SetClusterIP, HashIPPort},
+	idExternalIP:       {SetExternalIP, HashIPPort},
+	idExternalLocal:    {SetExternalLocal, HashIPPort},
+	idFirewall:         {SetFirewall, HashIPPort},
+	idSourceRanges:     {SetSourceRanges, HashIPPortNet},
+	idLoadBalancer:     {SetLoadBalancer, HashIPPort},
+	idLoopback:         {SetLoopback, HashIPPortIP},
+	idNoEndpoints:      {SetNoEndpoints, HashIPPort},
+	idNoLocalEndpoints: {SetNoLocalEndpoints, HashIPPort},
+	idNodePort:         {SetNodePort, HashIPPort},
+}
+
+// setKey is a companion set of one family: setID for IPv4, numSets+setID
+// for IPv6.
+type setKey uint8
+
+const numSetKeys = 2 * numSets
+
+func keyOf(v6 bool, id setID) setKey {
+	if v6 {
+		return setKey(numSets + id)
+	}
+	return setKey(id)
 }
 
 // SetName returns the full name of a companion set in a family.

@@ -56,8 +56,8 @@ func Diff(current, desired *State, opts DiffOptions) Ops {
 		sets := differ{cur: current, des: desired, buckets: map[OpKind]Ops{}}
 		var wg sync.WaitGroup
 		wg.Go(func() { forEachKey(current.Sets, desired.Sets, sets.set) })
-		forEachKey(current.Addresses, desired.Addresses, d.address)
-		forEachKey(current.Services, desired.Services, d.service)
+		forEachPair(current.Addresses, desired.Addresses, d.addressPair)
+		forEachPair(current.Services, desired.Services, d.servicePair)
 		wg.Wait()
 		maps.Copy(d.buckets, sets.buckets)
 	}
@@ -73,12 +73,29 @@ func Diff(current, desired *State, opts DiffOptions) Ops {
 // forEachKey calls f once for every key of a or b (in map order: Diff
 // sorts the operations afterwards, which is cheaper than sorting all keys).
 func forEachKey[K comparable, V any](a, b map[K]V, f func(K)) {
-	for k := range a {
-		f(k)
+	forEachPair(a, b, func(k K, _ V, _ bool, _ V, _ bool) { f(k) })
+}
+
+// forEachPair calls f once for every key of a or b, with its value in a
+// and in b (the zero value where absent) and whether each holds it: one
+// lookup per key of a, and a second walk, over b, only when b holds keys
+// that a lacks.
+func forEachPair[K comparable, V any](a, b map[K]V, f func(k K, x V, inA bool, y V, inB bool)) {
+	both := 0
+	for k, x := range a {
+		y, ok := b[k]
+		if ok {
+			both++
+		}
+		f(k, x, true, y, ok)
 	}
-	for k := range b {
+	if both == len(b) {
+		return
+	}
+	var none V
+	for k, y := range b {
 		if _, ok := a[k]; !ok {
-			f(k)
+			f(k, none, false, y, true)
 		}
 	}
 }
@@ -145,6 +162,10 @@ func (d *differ) emit(o Op) { d.buckets[o.Kind] = append(d.buckets[o.Kind], o) }
 func (d *differ) address(a netip.Addr) {
 	_, have := d.cur.Addresses[a]
 	_, want := d.des.Addresses[a]
+	d.addressPair(a, struct{}{}, have, struct{}{}, want)
+}
+
+func (d *differ) addressPair(a netip.Addr, _ struct{}, have bool, _ struct{}, want bool) {
 	switch {
 	case want && !have:
 		d.emit(Op{Kind: OpAddAddress, Addr: a})
@@ -172,38 +193,21 @@ func (d *differ) set(name string) {
 		cur = &IPSet{}
 	}
 	spec := des.Spec()
-	adds := missing(des.Entries, cur.Entries)
+	adds, dels := diffEntries(&cur.entries, &des.entries)
 	for _, e := range adds {
 		d.emit(Op{Kind: OpAddEntry, Set: spec, Entry: e})
 	}
-	// The current entries that are desired are the desired ones not added:
-	// the rest, a known number, are deleted.
-	for _, e := range missingN(cur.Entries, des.Entries, len(cur.Entries)-(len(des.Entries)-len(adds))) {
+	for _, e := range dels {
 		d.emit(Op{Kind: OpDelEntry, Set: spec, Entry: e})
 	}
 }
 
-// missing returns the entries of a that b lacks, in order.
-func missing(a, b map[SetEntry]struct{}) []SetEntry { return missingN(a, b, len(a)) }
-
-// missingN returns, in order, the entries of a that b lacks, knowing that
-// there are at most n: it stops looking once it has found n.
-func missingN(a, b map[SetEntry]struct{}, n int) []SetEntry {
-	var out []SetEntry
-	for e := range a {
-		if len(out) >= n {
-			break
-		}
-		if _, ok := b[e]; !ok {
-			out = append(out, e)
-		}
-	}
-	slices.SortFunc(out, compareEntries)
-	return out
+func (d *differ) service(k VSKey) {
+	d.servicePair(k, d.cur.Services[k], true, d.des.Services[k], true)
 }
 
-func (d *differ) service(k VSKey) {
-	cur, des := d.cur.Services[k], d.des.Services[k]
+// servicePair diffs the virtual server k, cur and des (nil where absent).
+func (d *differ) servicePair(k VSKey, cur *VirtualServer, _ bool, des *VirtualServer, _ bool) {
 	switch {
 	case cur == des: // the same object (or both nil): nothing terminates
 		if d.term != nil && d.term.has(k) {

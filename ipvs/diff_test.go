@@ -47,7 +47,7 @@ func TestDiffSmallChanges(t *testing.T) {
 		{"remove service", func(st *State) {
 			delete(st.Services, k)
 			delete(st.Addresses, k.Addr)
-			delete(st.Sets["KUBE-CLUSTER-IP"].Entries, PortEntry(k.Addr, TCP, 443))
+			st.Sets["KUBE-CLUSTER-IP"].Delete(PortEntry(k.Addr, TCP, 443))
 		}, "del-service del-address del-entry"},
 		{"set entry", func(st *State) { st.Sets["KUBE-HOSTS"].Add(HostEntry(ip("10.0.0.11"))) }, "add-entry"},
 		{"set type", func(st *State) { st.Sets["KUBE-HOSTS"].Type = HashNet }, "destroy-set create-set add-entry"},

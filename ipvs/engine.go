@@ -55,7 +55,7 @@ func (e *engine) load() ([]*IPSet, error) {
 			continue
 		}
 		e.hasSet[s.IPv6] = true
-		for en := range s.Entries {
+		for en := range s.All() {
 			e.owned[VSKey{Protocol: en.Protocol, Addr: en.Addr().Addr(), Port: en.Port}] = struct{}{}
 		}
 	}

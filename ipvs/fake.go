@@ -285,9 +285,7 @@ func (d *fakeDriver) createSet(s *IPSet) error {
 		if !s.Type.valid() || s.Name == "" || len(s.Name) > 31 {
 			return fmt.Errorf("invalid ipset %q of type %q", s.Name, s.Type)
 		}
-		c := s.Spec()
-		c.Entries = map[SetEntry]struct{}{}
-		d.ipsets[s.Name] = c
+		d.ipsets[s.Name] = s.Spec()
 		return nil
 	})
 }
@@ -318,20 +316,18 @@ func (d *fakeDriver) withSet(s *IPSet, e SetEntry, f func(set *IPSet) error) err
 
 func (d *fakeDriver) addEntry(s *IPSet, e SetEntry) error {
 	return d.withSet(s, e, func(set *IPSet) error {
-		if _, ok := set.Entries[e]; ok {
+		if !set.entries.insert(e) {
 			return exists(e)
 		}
-		set.Entries[e] = struct{}{}
 		return nil
 	})
 }
 
 func (d *fakeDriver) delEntry(s *IPSet, e SetEntry) error {
 	return d.withSet(s, e, func(set *IPSet) error {
-		if _, ok := set.Entries[e]; !ok {
+		if !set.entries.remove(e) {
 			return notFound(e)
 		}
-		delete(set.Entries, e)
 		return nil
 	})
 }

@@ -1,9 +1,9 @@
 package ipvs
 
 import (
-	"cmp"
+	"encoding/binary"
 	"fmt"
-	"maps"
+	"iter"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -39,29 +39,48 @@ func (t SetType) valid() bool {
 	return false
 }
 
-// IPSet is a named set of one family and type, with its entries.
+// IPSet is a named set of one family and type, with its entries. Add,
+// Delete, Has, Len and All reach the entries; Sorted lists them.
 type IPSet struct {
 	Name    string // at most 31 bytes, no white space
 	Type    SetType
 	IPv6    bool   // family inet6 instead of inet
 	MaxElem uint32 // 0 means the kernel default (65536)
-	Entries map[SetEntry]struct{}
+	entries entrySet
 }
 
 // NewIPSet returns an empty set.
 func NewIPSet(name string, typ SetType, ipv6 bool) *IPSet {
-	return &IPSet{Name: name, Type: typ, IPv6: ipv6, Entries: map[SetEntry]struct{}{}}
+	return &IPSet{Name: name, Type: typ, IPv6: ipv6}
 }
 
-// Add inserts entries.
+// Add inserts entries. A batch of many (as read from a kernel) is sorted
+// and merged in at once.
 func (s *IPSet) Add(es ...SetEntry) {
-	if s.Entries == nil {
-		s.Entries = map[SetEntry]struct{}{}
+	if len(es) >= bulkMin {
+		s.entries.union(slices.Clone(es))
+		return
 	}
 	for _, e := range es {
-		s.Entries[e] = struct{}{}
+		s.entries.insert(e)
 	}
 }
+
+// Delete removes entries.
+func (s *IPSet) Delete(es ...SetEntry) {
+	for _, e := range es {
+		s.entries.remove(e)
+	}
+}
+
+// Has reports whether e is an entry of s.
+func (s *IPSet) Has(e SetEntry) bool { return s.entries.has(e) }
+
+// Len returns the number of entries.
+func (s *IPSet) Len() int { return s.entries.len() }
+
+// All yields the entries in order.
+func (s *IPSet) All() iter.Seq[SetEntry] { return slices.Values(s.entries.view()) }
 
 // SameSpec reports whether s and o have the same name, type, family and size.
 func (s *IPSet) SameSpec(o *IPSet) bool {
@@ -77,50 +96,38 @@ func (s *IPSet) maxElem() uint32 {
 
 // Equal reports whether s and o have the same spec and entries.
 func (s *IPSet) Equal(o *IPSet) bool {
-	if !s.SameSpec(o) || len(s.Entries) != len(o.Entries) {
-		return false
-	}
-	for e := range s.Entries {
-		if _, ok := o.Entries[e]; !ok {
-			return false
-		}
-	}
-	return true
+	return s.SameSpec(o) && s.entries.equal(&o.entries)
 }
 
-// Clone returns a deep copy of s.
+// Clone returns a deep copy of s (which shares the sorted entries, that
+// neither ever writes).
 func (s *IPSet) Clone() *IPSet {
 	c := *s
-	c.Entries = maps.Clone(s.Entries)
-	if c.Entries == nil {
-		c.Entries = map[SetEntry]struct{}{}
-	}
+	c.entries = s.entries.clone()
 	return &c
 }
 
 // Spec returns a copy of s without entries.
 func (s *IPSet) Spec() *IPSet {
 	c := *s
-	c.Entries = nil
+	c.entries = entrySet{}
 	return &c
 }
 
-// Sorted returns the entries in order.
-func (s *IPSet) Sorted() []SetEntry {
-	return slices.SortedFunc(maps.Keys(s.Entries), compareEntries)
-}
+// Sorted returns the entries in order, in a new slice.
+func (s *IPSet) Sorted() []SetEntry { return slices.Clone(s.entries.view()) }
 
 // SetEntry is one member of an ipset. Which parts count depends on the type:
 // hash:ip uses Addr (a full-length prefix), hash:net Addr (any prefix),
 // hash:ip,port Addr, Protocol and Port, hash:ip,port,ip and hash:ip,port,net
 // also Addr2. It is a compact value without pointers (40 bytes), cheap to
-// hash and compare as a map key: sets hold an entry per endpoint.
+// hash, compare and sort: sets hold an entry per endpoint.
 type SetEntry struct {
-	addr, addr2 [16]byte // As16 of the addresses
-	bits, bits2 uint8    // prefix lengths
-	fam, fam2   uint8    // 0 (none), 4 or 6
-	Protocol    Protocol
-	Port        uint16
+	hi, lo, hi2, lo2 uint64 // the addresses' As16 bytes as big-endian halves
+	fam, bits        uint8  // first address: 0 (none), 4 or 6; prefix length
+	Protocol         Protocol
+	Port             uint16
+	fam2, bits2      uint8 // second address
 }
 
 // NewSetEntry returns an entry of address addr (a prefix; invalid for none),
@@ -128,23 +135,28 @@ type SetEntry struct {
 // none). The prefixes are masked.
 func NewSetEntry(addr netip.Prefix, proto Protocol, port uint16, addr2 netip.Prefix) SetEntry {
 	e := SetEntry{Protocol: proto, Port: port}
-	e.addr, e.bits, e.fam = packPrefix(addr)
-	e.addr2, e.bits2, e.fam2 = packPrefix(addr2)
+	e.hi, e.lo, e.bits, e.fam = packPrefix(addr)
+	e.hi2, e.lo2, e.bits2, e.fam2 = packPrefix(addr2)
 	return e
 }
 
-func packPrefix(p netip.Prefix) ([16]byte, uint8, uint8) {
+func packPrefix(p netip.Prefix) (hi, lo uint64, bits, fam uint8) {
 	if !p.IsValid() {
-		return [16]byte{}, 0, 0
+		return 0, 0, 0, 0
 	}
 	p = p.Masked()
+	a := p.Addr().As16()
+	fam = 6
 	if p.Addr().Is4() {
-		return p.Addr().As16(), uint8(p.Bits()), 4
+		fam = 4
 	}
-	return p.Addr().As16(), uint8(p.Bits()), 6
+	return binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:]), uint8(p.Bits()), fam
 }
 
-func unpackPrefix(a [16]byte, bits, fam uint8) netip.Prefix {
+func unpackPrefix(hi, lo uint64, bits, fam uint8) netip.Prefix {
+	var a [16]byte
+	binary.BigEndian.PutUint64(a[:8], hi)
+	binary.BigEndian.PutUint64(a[8:], lo)
 	switch fam {
 	case 4:
 		return netip.PrefixFrom(netip.AddrFrom16(a).Unmap(), int(bits))
@@ -155,14 +167,14 @@ func unpackPrefix(a [16]byte, bits, fam uint8) netip.Prefix {
 }
 
 // Addr returns the entry's (first) address, as a prefix.
-func (e SetEntry) Addr() netip.Prefix { return unpackPrefix(e.addr, e.bits, e.fam) }
+func (e SetEntry) Addr() netip.Prefix { return unpackPrefix(e.hi, e.lo, e.bits, e.fam) }
 
 // Addr2 returns the entry's second address, as a prefix; invalid for none.
-func (e SetEntry) Addr2() netip.Prefix { return unpackPrefix(e.addr2, e.bits2, e.fam2) }
+func (e SetEntry) Addr2() netip.Prefix { return unpackPrefix(e.hi2, e.lo2, e.bits2, e.fam2) }
 
 // WithAddr2 returns e with the second address p (masked).
 func (e SetEntry) WithAddr2(p netip.Prefix) SetEntry {
-	e.addr2, e.bits2, e.fam2 = packPrefix(p)
+	e.hi2, e.lo2, e.bits2, e.fam2 = packPrefix(p)
 	return e
 }
 
@@ -187,15 +199,6 @@ func PortIPEntry(a netip.Addr, proto Protocol, port uint16, a2 netip.Addr) SetEn
 // PortNetEntry returns a hash:ip,port,net entry.
 func PortNetEntry(a netip.Addr, proto Protocol, port uint16, p netip.Prefix) SetEntry {
 	return PortEntry(a, proto, port).WithAddr2(p)
-}
-
-func compareEntries(a, b SetEntry) int {
-	return cmp.Or(comparePrefix(a.Addr(), b.Addr()), cmp.Compare(a.Protocol, b.Protocol),
-		cmp.Compare(a.Port, b.Port), comparePrefix(a.Addr2(), b.Addr2()))
-}
-
-func comparePrefix(a, b netip.Prefix) int {
-	return cmp.Or(a.Addr().Compare(b.Addr()), cmp.Compare(a.Bits(), b.Bits()))
 }
 
 // String prints the entry as ipset does: "10.96.0.1,tcp:443",

@@ -119,7 +119,7 @@ func TestIPSetApplyAndRollback(t *testing.T) {
 
 	second := first.Clone()
 	delete(second.Sets, "KUBE-HOSTS")
-	delete(second.Sets["KUBE-CLUSTER-IP"].Entries, PortEntry(ip("10.96.0.10"), UDP, 53))
+	second.Sets["KUBE-CLUSTER-IP"].Delete(PortEntry(ip("10.96.0.10"), UDP, 53))
 	second.Sets["KUBE-CLUSTER-IP"].Add(PortEntry(ip("10.96.0.99"), TCP, 80))
 	second.AddSet(NewIPSet("KUBE-NEW", HashIP, false)).Add(HostEntry(ip("10.1.1.1")))
 	ops := Diff(first, second, DiffOptions{})

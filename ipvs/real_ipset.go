@@ -17,6 +17,7 @@ func (d *realDriver) sets(prefix string) ([]*IPSet, error) {
 		return nil, err
 	}
 	byName := map[string]*IPSet{}
+	entries := map[*IPSet][]SetEntry{}
 	var out []*IPSet
 	for _, r := range all {
 		if !strings.HasPrefix(r.SetName, prefix) {
@@ -36,9 +37,12 @@ func (d *realDriver) sets(prefix string) ([]*IPSet, error) {
 		}
 		for _, e := range r.Entries {
 			if se, ok := fromIPSetEntry(s.Type, e); ok {
-				s.Entries[se] = struct{}{}
+				entries[s] = append(entries[s], se)
 			}
 		}
+	}
+	for s, es := range entries {
+		s.Add(es...) // sorted once
 	}
 	return out, nil
 }

@@ -3,6 +3,7 @@ package ipvs
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/proxykit/proxykit/iptables"
 	"github.com/proxykit/proxykit/rulegen"
@@ -39,20 +40,21 @@ func Render(plan *rulegen.Plan, opts RenderOptions) (*Rendered, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.state.Services = make(map[VSKey]*VirtualServer, 2*plan.Len())
+	ports := slices.Concat(plan.Ports(servicemodel.IPv4), plan.Ports(servicemodel.IPv6))
+	b.state.Services = make(map[VSKey]*VirtualServer, len(ports)+len(ports)/4)
+	b.state.Addresses = make(map[netip.Addr]struct{}, len(ports))
+	chunks := b.r.renderChunks(ports, false)
+	b.addChunks(chunks)
 	var cuts [2][]shortcut // by family, in name order
-	for i, f := range []servicemodel.IPFamily{servicemodel.IPv4, servicemodel.IPv6} {
-		ports := plan.Ports(f)
-		eps := 0
-		for _, pp := range ports {
-			eps += len(pp.ClusterEndpoints)
-		}
-		b.r.sets[i][SetLoopback].Entries = make(map[SetEntry]struct{}, eps)
-		b.r.sets[i][SetClusterIP].Entries = make(map[SetEntry]struct{}, len(ports))
-		contribs := b.r.renderAll(ports)
-		b.addAll(contribs, b.r.sets[i][SetLoopback])
-		for _, c := range contribs {
-			cuts[i] = append(cuts[i], c.shortcuts...)
+	for _, ch := range chunks {
+		for _, c := range ch.contribs {
+			for _, s := range c.shortcuts {
+				i := 0
+				if s.frontend.Addr().Is6() {
+					i = 1
+				}
+				cuts[i] = append(cuts[i], s)
+			}
 		}
 	}
 	out := &Rendered{IPVS: b.state, Rules: map[iptables.Family]*iptables.Ruleset{}}
@@ -89,13 +91,12 @@ func newBuilder(plan *rulegen.Plan, opts RenderOptions) (*builder, error) {
 		addrRefs:  map[netip.Addr]int{},
 		entryRefs: map[setRef]int{},
 	}
-	for i, v6 := range []bool{false, true} {
-		b.r.sets[i] = map[string]*IPSet{}
-		for _, s := range companionSets {
+	for _, v6 := range []bool{false, true} {
+		for id, s := range companionSets {
 			set := NewIPSet(SetName(opts.SetPrefix, s.name, v6), s.typ, v6)
 			set.MaxElem = setMaxElem
 			b.state.AddSet(set)
-			b.r.sets[i][s.name] = set
+			b.r.sets[keyOf(v6, setID(id))] = set
 		}
 	}
 	return b, nil
@@ -123,17 +124,10 @@ func (b *builder) addServices(c *portContrib) {
 }
 
 // addEntries puts a contribution's set entries into the state.
-func (b *builder) addEntries(c *portContrib) { addEntriesOf(c, nil, false, b.entryRefs) }
-
-// addEntriesOf puts a contribution's entries of set (in), or of every other
-// set (!in), into the state, counting extra references in refs.
-func addEntriesOf(c *portContrib, set *IPSet, in bool, refs map[setRef]int) {
+func (b *builder) addEntries(c *portContrib) {
 	for _, e := range c.entries {
-		if (e.set == set) != in {
-			continue
-		}
-		if !insertNew(e.set.Entries, e.entry) {
-			refs[e]++
+		if !b.r.sets[e.set].entries.insert(e.entry) {
+			b.entryRefs[e]++
 		}
 	}
 }
@@ -169,7 +163,7 @@ func (b *builder) remove(c *portContrib) {
 				delete(b.entryRefs, e)
 			}
 		} else {
-			delete(e.set.Entries, e.entry)
+			b.r.sets[e.set].entries.remove(e.entry)
 		}
 	}
 }

@@ -70,8 +70,7 @@ func TestRenderSample(t *testing.T) {
 		t.Errorf("affinity: %+v", v)
 	}
 	has := func(set string, e SetEntry) bool {
-		_, ok := st.Sets[set].Entries[e]
-		return ok
+		return st.Sets[set].Has(e)
 	}
 	if !has("KUBE-NO-ENDPOINTS", PortEntry(netip.MustParseAddr("10.96.0.70"), TCP, 80)) {
 		t.Error("a service without endpoints is not rejected")
@@ -116,11 +115,11 @@ func TestBuilderSharedObjects(t *testing.T) {
 	if _, ok := b.state.Addresses[netip.MustParseAddr("10.96.0.9")]; !ok {
 		t.Error("shared address removed with one user left")
 	}
-	if _, ok := b.state.Sets["KUBE-LOOP-BACK"].Entries[loop]; !ok {
+	if !b.state.Sets["KUBE-LOOP-BACK"].Has(loop) {
 		t.Error("shared hairpin entry removed with one user left")
 	}
 	b.remove(c)
-	if len(b.state.Addresses) != 0 || len(b.state.Sets["KUBE-LOOP-BACK"].Entries) != 0 || len(b.state.Services) != 0 {
+	if len(b.state.Addresses) != 0 || b.state.Sets["KUBE-LOOP-BACK"].Len() != 0 || len(b.state.Services) != 0 {
 		t.Errorf("left over: %s", b.state)
 	}
 }

@@ -28,7 +28,7 @@ func TestSaveParseRoundTrip(t *testing.T) {
 
 func TestSetEntryRoundTrip(t *testing.T) {
 	for _, set := range sampleState().SortedSets() {
-		for e := range set.Entries {
+		for e := range set.All() {
 			back, err := ParseSetEntry(set.Type, e.String())
 			if err != nil || back != e {
 				t.Errorf("%s %s: parsed back %v, %v", set.Type, e, back, err)

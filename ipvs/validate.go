@@ -99,7 +99,7 @@ func validateSet(name string, set *IPSet, bad func(obj, format string, args ...a
 		bad(obj, "unsupported type %q", set.Type)
 		return
 	}
-	for e := range set.Entries {
+	for e := range set.All() {
 		if err := set.checkEntry(e); err != nil {
 			bad(obj, "%v", err)
 		}

@@ -73,7 +73,7 @@ func Changed() *ipvs.State {
 	udp := ipvs.VSKey{Protocol: ipvs.UDP, Addr: addr("10.96.0.10"), Port: 53}
 	delete(st.Services, udp)
 	delete(st.Addresses, udp.Addr)
-	delete(st.Sets["KUBE-CLUSTER-IP"].Entries, ipvs.PortEntry(udp.Addr, ipvs.UDP, 53))
+	st.Sets["KUBE-CLUSTER-IP"].Delete(ipvs.PortEntry(udp.Addr, ipvs.UDP, 53))
 	st.AddAddress(addr("10.96.0.40"))
 	st.AddService(&ipvs.VirtualServer{VSKey: ipvs.VSKey{Protocol: ipvs.TCP, Addr: addr("10.96.0.40"), Port: 8080},
 		Scheduler: "wlc", Reals: []ipvs.RealServer{rsv("10.244.1.20", 80, 1), rsv("10.244.1.21", 80, 1)}})
