@@ -137,9 +137,12 @@ func (td *tableDiff) ownedUser(name string) bool {
 const diffParallelMin = 4096
 
 func (td *tableDiff) candidatesAll() {
-	des := make([]*Chain, 0, len(td.des.chains))
-	for _, d := range td.des.chains {
-		des = append(des, d)
+	des := td.des.ordered
+	if des == nil {
+		des = make([]*Chain, 0, len(td.des.chains))
+		for _, d := range td.des.chains {
+			des = append(des, d)
+		}
 	}
 	workers := splitWorkers(len(des), diffParallelMin)
 	parts := make([]tableDiff, workers)

@@ -21,6 +21,9 @@ func bySeq(a, b *Chain) int {
 // in one pass; it sorts by comparison when positions repeat (a chain
 // shared by two tables may carry the other's) or are too sparse.
 func sortBySeq(chains []*Chain) {
+	if slices.IsSortedFunc(chains, bySeq) {
+		return
+	}
 	if len(chains) < 64 {
 		slices.SortFunc(chains, bySeq)
 		return

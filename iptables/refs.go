@@ -5,6 +5,7 @@ package iptables
 
 // put adds c or replaces the chain of the same name, keeping its position.
 func (t *Table) put(c *Chain) {
+	t.ordered = nil
 	old, ok := t.chains[c.Name]
 	if ok {
 		c.seq = old.seq
@@ -19,6 +20,7 @@ func (t *Table) put(c *Chain) {
 
 // restore puts back a chain that was replaced or removed, in its old position.
 func (t *Table) restore(c *Chain) {
+	t.ordered = nil
 	t.countRefs(t.chains[c.Name], -1)
 	t.countRefs(c, 1)
 	t.chains[c.Name] = c
@@ -27,8 +29,21 @@ func (t *Table) restore(c *Chain) {
 // remove deletes the named chain.
 func (t *Table) remove(name string) {
 	if old, ok := t.chains[name]; ok {
+		t.ordered = nil
 		t.countRefs(old, -1)
 		delete(t.chains, name)
+	}
+}
+
+// putAll puts chains, new ones, in order, and remembers that order when
+// they were all new to an empty table.
+func (t *Table) putAll(chains []*Chain) {
+	fresh := len(t.chains) == 0
+	for _, c := range chains {
+		t.put(c)
+	}
+	if fresh && len(t.chains) == len(chains) {
+		t.ordered = chains
 	}
 }
 

@@ -129,30 +129,27 @@ func (r *renderer) renderAll() {
 			nNat, nFilter = nNat+len(f.nat), nFilter+len(f.filter)
 		}
 	}
-	nat, filter := newTableSize(TableNat, nNat), newTableSize(TableFilter, nFilter)
-	r.rs = &Ruleset{Family: r.family, tables: []*Table{nat, filter}}
+	natChains, filterChains := make([]*Chain, 0, nNat), make([]*Chain, 0, nFilter)
+	natChains, filterChains = append(natChains, staticNat...), append(filterChains, staticFilter...)
 	r.frags = make(map[servicemodel.ServicePortName]*fragment, len(names))
-	for _, c := range staticNat {
-		nat.put(c)
-	}
-	for _, c := range staticFilter {
-		filter.put(c)
-	}
 	for i, f := range frags {
 		if f == nil {
 			continue
 		}
 		r.frags[names[i]] = f
-		for _, c := range f.nat {
-			nat.put(c)
-		}
-		for _, c := range f.filter {
-			filter.put(c)
-		}
+		natChains, filterChains = append(natChains, f.nat...), append(filterChains, f.filter...)
 	}
 	for s := sharedChain(0); s < numShared; s++ {
-		r.rs.Table(s.table()).put(r.sharedChain(s, frags))
+		if s.table() == TableNat {
+			natChains = append(natChains, r.sharedChain(s, frags))
+		} else {
+			filterChains = append(filterChains, r.sharedChain(s, frags))
+		}
 	}
+	nat, filter := newTableSize(TableNat, nNat), newTableSize(TableFilter, nFilter)
+	nat.putAll(natChains)
+	filter.putAll(filterChains)
+	r.rs = &Ruleset{Family: r.family, tables: []*Table{nat, filter}}
 }
 
 // planFragments returns the fragments of the plan's ports in name order.

@@ -110,6 +110,9 @@ type Table struct {
 	chains  map[string]*Chain
 	nextSeq uint64
 	refs    map[string]int // rules jumping to each target; nil until refCount needs it
+	// ordered, when set, holds the chains in table order: a full render
+	// sets it, any change clears it.
+	ordered []*Chain
 }
 
 // NewTable returns an empty table.
@@ -141,6 +144,9 @@ func (t *Table) DeleteChain(name string) bool {
 // Chains returns the chains in table order: built-in chains as declared,
 // then the others in the order they were first added.
 func (t *Table) Chains() []*Chain {
+	if t.ordered != nil {
+		return slices.Clone(t.ordered)
+	}
 	out := make([]*Chain, 0, len(t.chains))
 	for _, c := range t.chains {
 		out = append(out, c)
@@ -160,7 +166,7 @@ func (t *Table) NumRules() int {
 
 // clone copies the table's chain index; the chains themselves are shared.
 func (t *Table) clone() *Table {
-	n := &Table{Name: t.Name, chains: make(map[string]*Chain, len(t.chains)), nextSeq: t.nextSeq}
+	n := &Table{Name: t.Name, chains: make(map[string]*Chain, len(t.chains)), nextSeq: t.nextSeq, ordered: t.ordered}
 	for k, v := range t.chains {
 		n.chains[k] = v
 	}
