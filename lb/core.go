@@ -118,6 +118,24 @@ func (c *core[T]) Done(b Backend) {
 	}
 }
 
+// hold counts a connection on b that was opened without Pick (a proxy's
+// session-affinity hit), so that a connection-counting scheduler sees it;
+// Done releases it. It reports whether it counted.
+func (c *core[T]) hold(b Backend) bool {
+	if !c.counts || b.st == nil {
+		return false
+	}
+	b.st.active.Add(1)
+	return true
+}
+
+// hold counts a connection on b for s when s is one of this package's
+// connection-counting schedulers (see core.hold).
+func hold(s Scheduler, b Backend) bool {
+	h, ok := s.(interface{ hold(Backend) bool })
+	return ok && h.hold(b)
+}
+
 // chosen returns the backend at index i of v, counting the connection when
 // the scheduler counts.
 func (c *core[T]) chosen(v *view[T], i int32) (Backend, error) {

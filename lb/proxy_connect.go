@@ -23,7 +23,8 @@ func (e *DialError) Error() string {
 func (e *DialError) Unwrap() error { return e.Err }
 
 // lease is a backend chosen for one connection; release reports its end to
-// the scheduler when Pick chose it.
+// the scheduler when the connection was counted (Pick, or hold for a
+// session-affinity hit).
 type lease struct {
 	pool   *pool
 	b      Backend
@@ -93,8 +94,10 @@ func connect[C any](ctx context.Context, pl *pool, key PickKey, rb retryBudget, 
 // choose returns the next backend to try for key, none of tried.
 func (pl *pool) choose(key PickKey, tried []string) (lease, error) {
 	if len(tried) == 0 {
-		if b, ok := pl.aff.lookup(key.Client.Addr()); ok && pl.has(b.ID) {
-			return lease{pool: pl, b: b}, nil
+		if b, ok := pl.aff.lookup(key.Client.Addr()); ok {
+			if cur, ok := pl.byID[b.ID]; ok {
+				return lease{pool: pl, b: cur, picked: hold(pl.sched, cur)}, nil
+			}
 		}
 	}
 	b, err := pl.sched.Pick(key)

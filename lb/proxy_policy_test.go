@@ -3,6 +3,7 @@ package lb
 import (
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/proxykit/proxykit/rulegen"
 )
@@ -44,4 +45,48 @@ func TestProxyLoadBalancerPolicy(t *testing.T) {
 	if !seen["local"] || !seen["remote"] {
 		t.Fatalf("ClusterIP: %v", seen)
 	}
+}
+
+// A session-affinity hit counts as a connection for a connection-counting
+// scheduler (and Done releases it), so least-connection sees every open
+// connection, not only the picked ones.
+func TestAffinityHitCountsConnection(t *testing.T) {
+	eps := []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:1001"), netip.MustParseAddrPort("127.0.0.1:1002")}
+	for _, sched := range []string{LeastConnection, RoundRobin} {
+		pl, err := newPool(sched, ProxyOptions{}.withDefaults(), time.Hour, eps, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := PickKey{Client: netip.MustParseAddrPort("10.0.0.7:40000")}
+		first, err := pl.choose(key, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pl.aff.remember(key.Client.Addr(), first.b)
+		hit, err := pl.choose(key, nil)
+		if err != nil || hit.b.ID != first.b.ID {
+			t.Fatalf("%s: affinity hit = %v, %v; want %s", sched, hit.b.ID, err, first.b.ID)
+		}
+		want := int64(2)
+		if sched == RoundRobin {
+			want = 0 // rr counts nothing
+		}
+		if got := activeOf(pl, first.b.ID); got != want {
+			t.Errorf("%s: %d active after a pick and an affinity hit, want %d", sched, got, want)
+		}
+		first.release()
+		hit.release()
+		if got := activeOf(pl, first.b.ID); got != 0 {
+			t.Errorf("%s: %d active after both closed, want 0", sched, got)
+		}
+	}
+}
+
+func activeOf(pl *pool, id string) int64 {
+	for _, b := range pl.sched.Backends() {
+		if b.ID == id {
+			return b.Active()
+		}
+	}
+	return -1
 }

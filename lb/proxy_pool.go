@@ -16,8 +16,8 @@ type pool struct {
 	sched Scheduler
 	want  string // the scheduler asked for (sched may be the default)
 	eps   []netip.AddrPort
-	ids   map[string]struct{}
-	aff   *affinity // nil without session affinity
+	byID  map[string]Backend // the scheduler's backends, with their counts
+	aff   *affinity          // nil without session affinity
 }
 
 // same reports whether p (possibly nil) already is what a spec asks for.
@@ -27,12 +27,10 @@ func (p *pool) same(sched string, aff time.Duration, eps []netip.AddrPort) bool 
 
 func newPool(sched string, o ProxyOptions, aff time.Duration, eps []netip.AddrPort, old *pool) (*pool, error) {
 	bs := make([]Backend, len(eps))
-	ids := make(map[string]struct{}, len(eps))
 	for i, ep := range eps {
 		bs[i] = Backend{ID: ep.String(), Addr: ep, Weight: 1}
-		ids[bs[i].ID] = struct{}{}
 	}
-	np := &pool{want: sched, eps: eps, ids: ids}
+	np := &pool{want: sched, eps: eps}
 	name := sched
 	if _, err := New(name, nil, o.SchedulerOptions...); errors.Is(err, ErrUnknownScheduler) {
 		o.Logger.Warn("unknown scheduler hint; using the default", "scheduler", sched, "default", o.Scheduler)
@@ -51,6 +49,10 @@ func newPool(sched string, o ProxyOptions, aff time.Duration, eps []netip.AddrPo
 	if err != nil {
 		return nil, err
 	}
+	np.byID = make(map[string]Backend, len(bs))
+	for _, b := range np.sched.Backends() {
+		np.byID[b.ID] = b
+	}
 	switch {
 	case aff <= 0:
 	case old != nil && old.aff.timeoutIs(aff):
@@ -63,7 +65,7 @@ func newPool(sched string, o ProxyOptions, aff time.Duration, eps []netip.AddrPo
 
 // has reports whether the pool's set holds a backend.
 func (p *pool) has(id string) bool {
-	_, ok := p.ids[id]
+	_, ok := p.byID[id]
 	return ok
 }
 
