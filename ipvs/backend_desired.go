@@ -127,22 +127,7 @@ func (b *Backend) renderAll(plan *rulegen.Plan) (*desired, error) {
 		return nil, err
 	}
 	d := &desired{b: bl, plan: plan, ports: make(map[servicemodel.ServicePortName][2]*portContrib, plan.Len())}
-	type where struct {
-		name   servicemodel.ServicePortName
-		family int
-	}
-	var ports []*rulegen.PortPlan
-	var at []where
-	for _, n := range plan.Names() {
-		sp, _ := plan.Get(n)
-		d.ports[n] = [2]*portContrib{}
-		for i, f := range modelFamilies {
-			if pp := sp.Family(f); pp != nil {
-				ports = append(ports, pp)
-				at = append(at, where{n, i})
-			}
-		}
-	}
+	ports, at := portsOf(plan, true)
 	chunks := bl.r.renderChunks(ports, true)
 	bl.addChunks(chunks)
 	i := 0

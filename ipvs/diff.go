@@ -239,7 +239,7 @@ func (d *differ) servicePair(k VSKey, cur *VirtualServer, _ bool, des *VirtualSe
 
 // reals diffs the real servers of one virtual server present on both sides.
 func (d *differ) reals(cur, des *VirtualServer) {
-	if slices.EqualFunc(cur.Reals, des.Reals, RealServer.Equal) {
+	if sameReals(cur.Reals, des.Reals) {
 		if d.term != nil && d.term.has(des.VSKey) {
 			for _, r := range des.Reals {
 				d.term.forget(des.VSKey, r.Key())
@@ -271,6 +271,20 @@ func (d *differ) reals(cur, des *VirtualServer) {
 			d.emit(o)
 		}
 	}
+}
+
+// sameReals reports whether a and b hold equal real servers in the same
+// order.
+func sameReals(a, b []RealServer) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !a[i].equal(&b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // sortedReals returns rs in order (a copy when it had to sort).

@@ -178,9 +178,25 @@ func (e SetEntry) WithAddr2(p netip.Prefix) SetEntry {
 	return e
 }
 
+// hostWords packs an address as a full-length prefix (as packPrefix does,
+// without building one).
+func hostWords(a netip.Addr) (hi, lo uint64, bits, fam uint8) {
+	if !a.IsValid() {
+		return 0, 0, 0, 0
+	}
+	b := a.As16()
+	bits, fam = 128, 6
+	if a.Is4() {
+		bits, fam = 32, 4
+	}
+	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), bits, fam
+}
+
 // HostEntry returns a hash:ip entry.
 func HostEntry(a netip.Addr) SetEntry {
-	return NewSetEntry(netip.PrefixFrom(a, a.BitLen()), 0, 0, netip.Prefix{})
+	var e SetEntry
+	e.hi, e.lo, e.bits, e.fam = hostWords(a)
+	return e
 }
 
 // NetEntry returns a hash:net entry.
@@ -188,12 +204,16 @@ func NetEntry(p netip.Prefix) SetEntry { return NewSetEntry(p, 0, 0, netip.Prefi
 
 // PortEntry returns a hash:ip,port entry.
 func PortEntry(a netip.Addr, proto Protocol, port uint16) SetEntry {
-	return NewSetEntry(netip.PrefixFrom(a, a.BitLen()), proto, port, netip.Prefix{})
+	e := SetEntry{Protocol: proto, Port: port}
+	e.hi, e.lo, e.bits, e.fam = hostWords(a)
+	return e
 }
 
 // PortIPEntry returns a hash:ip,port,ip entry.
 func PortIPEntry(a netip.Addr, proto Protocol, port uint16, a2 netip.Addr) SetEntry {
-	return PortEntry(a, proto, port).WithAddr2(netip.PrefixFrom(a2, a2.BitLen()))
+	e := PortEntry(a, proto, port)
+	e.hi2, e.lo2, e.bits2, e.fam2 = hostWords(a2)
+	return e
 }
 
 // PortNetEntry returns a hash:ip,port,net entry.

@@ -200,3 +200,26 @@ func TestDiffClones(t *testing.T) {
 	checkDiff(t, 0, a, b, ma, mb)
 	checkDiff(t, 0, b, a, mb, ma)
 }
+
+// TestHostEntriesArePrefixes checks the shortcut constructors against
+// NewSetEntry with full-length prefixes.
+func TestHostEntriesArePrefixes(t *testing.T) {
+	host := func(a netip.Addr) netip.Prefix { return netip.PrefixFrom(a, a.BitLen()) }
+	for _, s := range []string{"10.0.0.1", "fd00::1", "::ffff:10.0.0.1", "fe80::1%eth0", "::", "0.0.0.0"} {
+		a := netip.MustParseAddr(s)
+		b := netip.MustParseAddr("10.9.8.7")
+		for _, c := range []struct{ got, want SetEntry }{
+			{HostEntry(a), NewSetEntry(host(a), 0, 0, netip.Prefix{})},
+			{PortEntry(a, UDP, 53), NewSetEntry(host(a), UDP, 53, netip.Prefix{})},
+			{PortIPEntry(b, TCP, 80, a), NewSetEntry(host(b), TCP, 80, host(a))},
+			{PortIPEntry(a, TCP, 80, a), NewSetEntry(host(a), TCP, 80, host(a))},
+		} {
+			if c.got != c.want {
+				t.Errorf("%s: %v, want %v", s, c.got, c.want)
+			}
+		}
+	}
+	if HostEntry(netip.Addr{}) != NewSetEntry(netip.Prefix{}, 0, 0, netip.Prefix{}) {
+		t.Error("no address is not the empty entry")
+	}
+}

@@ -3,7 +3,6 @@ package ipvs
 import (
 	"fmt"
 	"net/netip"
-	"slices"
 
 	"github.com/proxykit/proxykit/iptables"
 	"github.com/proxykit/proxykit/rulegen"
@@ -40,7 +39,7 @@ func Render(plan *rulegen.Plan, opts RenderOptions) (*Rendered, error) {
 	if err != nil {
 		return nil, err
 	}
-	ports := slices.Concat(plan.Ports(servicemodel.IPv4), plan.Ports(servicemodel.IPv6))
+	ports, _ := portsOf(plan, false)
 	b.state.Services = make(map[VSKey]*VirtualServer, len(ports)+len(ports)/4)
 	b.state.Addresses = make(map[netip.Addr]struct{}, len(ports))
 	chunks := b.r.renderChunks(ports, false)
@@ -62,6 +61,34 @@ func Render(plan *rulegen.Plan, opts RenderOptions) (*Rendered, error) {
 		out.Rules[f] = b.companion(plan, f, cuts[i])
 	}
 	return out, nil
+}
+
+// portAt names a port of portsOf: its service port and family (index in
+// modelFamilies).
+type portAt struct {
+	name   servicemodel.ServicePortName
+	family int
+}
+
+// portsOf returns the plan's ports of both families in name order (a
+// service port's IPv4 plan first), one lookup per name, and, when asked,
+// where each comes from.
+func portsOf(plan *rulegen.Plan, where bool) ([]*rulegen.PortPlan, []portAt) {
+	names := plan.Names()
+	ports := make([]*rulegen.PortPlan, 0, len(names))
+	var at []portAt
+	for _, n := range names {
+		sp, _ := plan.Get(n)
+		for i, f := range modelFamilies {
+			if pp := sp.Family(f); pp != nil {
+				ports = append(ports, pp)
+				if where {
+					at = append(at, portAt{n, i})
+				}
+			}
+		}
+	}
+	return ports, at
 }
 
 // setMaxElem lets a companion set hold an entry per endpoint of a large

@@ -172,7 +172,9 @@ func (k RSKey) String() string { return netip.AddrPortFrom(k.Addr, k.Port).Strin
 // Equal reports whether r and o program the same destination (connection
 // counters aside). Local and Masq count as equal: the kernel may report a
 // masquerading real server on a local address as Local.
-func (r RealServer) Equal(o RealServer) bool {
+func (r RealServer) Equal(o RealServer) bool { return r.equal(&o) }
+
+func (r *RealServer) equal(o *RealServer) bool {
 	return r.Addr == o.Addr && r.Port == o.Port && r.Weight == o.Weight &&
 		sameForward(r.Forward, o.Forward) && r.UThreshold == o.UThreshold && r.LThreshold == o.LThreshold
 }
