@@ -183,9 +183,7 @@ func (r *renderer) update(plan *rulegen.Plan, changed []servicemodel.ServicePort
 		}
 		names := plan.Names()
 		sps := make([]*rulegen.ServicePlan, len(names))
-		for i, name := range names {
-			sps[i], _ = plan.Get(name)
-		}
+		parallel(len(names), 512, func(i int) { sps[i], _ = plan.Get(names[i]) })
 		for _, fr := range r.fams {
 			fr.renderAll(names, sps)
 		}

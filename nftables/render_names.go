@@ -74,16 +74,11 @@ func portNamesIn(a *arena, pp *rulegen.PortPlan) portNames {
 		endpoints: cut(4), endpointsLocal: cut(5)}
 }
 
-// lowerProto spells a protocol in lower case, without allocating for the
-// usual ones.
+// lowerProto spells a protocol in lower case, as nft names it, without
+// allocating for the usual ones.
 func lowerProto(p servicemodel.Protocol) string {
-	switch p {
-	case servicemodel.TCP:
-		return "tcp"
-	case servicemodel.UDP:
-		return "udp"
-	case servicemodel.SCTP:
-		return "sctp"
+	if n, ok := protoNumbers[string(p)]; ok {
+		return ProtoName(n)
 	}
 	return strings.ToLower(string(p))
 }
