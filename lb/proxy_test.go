@@ -1,9 +1,12 @@
 package lb
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
@@ -135,13 +138,19 @@ func TestProxyAffinity(t *testing.T) {
 }
 
 // The client half-closes; the backend still answers, then closes; and the
-// other way round.
+// other way round. Both copy modes.
 func TestProxyHalfClose(t *testing.T) {
+	for _, buffered := range []bool{false, true} {
+		t.Run(fmt.Sprint("buffered=", buffered), func(t *testing.T) { testHalfClose(t, buffered) })
+	}
+}
+
+func testHalfClose(t *testing.T, buffered bool) {
 	a := startEcho(t, "a", "127.0.0.1")
 	srv := startHalfCloser(t)
 	plan := testPlan(t, svcSpec{name: "echo", clusterIP: "10.96.0.1", backends: []netip.AddrPort{a.addr}},
 		svcSpec{name: "hc", clusterIP: "10.96.0.2", backends: []netip.AddrPort{srv.addr}})
-	p := startProxy(t, plan, ProxyOptions{})
+	p := startProxy(t, plan, ProxyOptions{Buffered: buffered})
 
 	name, c := greet(t, frontend(t, p, "echo", rulegen.ClusterIP), netip.Addr{})
 	defer c.Close()
@@ -289,5 +298,41 @@ func TestPlanListenersConflict(t *testing.T) {
 	var ce *ListenConflictError
 	if len(specs) != 1 || !errors.As(err, &ce) || ce.Service.Name != "b" || ce.Winner.Name != "a" {
 		t.Fatalf("specs %v, err %v", specs, err)
+	}
+}
+
+// 8 MiB of random bytes through the proxy and back through an echo
+// backend arrive intact and in order, in both copy modes, while the client
+// writes and reads concurrently (the copy loops see partial reads and
+// writes).
+func TestProxyLargeTransfer(t *testing.T) {
+	data := make([]byte, 8<<20)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	for _, buffered := range []bool{false, true} {
+		t.Run(fmt.Sprint("buffered=", buffered), func(t *testing.T) {
+			a := startEcho(t, "a", "127.0.0.1")
+			p := startProxy(t, testPlan(t, svcSpec{name: "big", clusterIP: "10.96.0.1", backends: []netip.AddrPort{a.addr}}), ProxyOptions{Buffered: buffered})
+			name, c := greet(t, frontend(t, p, "big", rulegen.ClusterIP), netip.Addr{})
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(30 * time.Second))
+			werr := make(chan error, 1)
+			go func() {
+				_, err := c.Write(data)
+				if err == nil {
+					err = c.CloseWrite()
+				}
+				werr <- err
+			}()
+			got, err := io.ReadAll(c)
+			if err != nil || <-werr != nil {
+				t.Fatal(name, err)
+			}
+			if !bytes.Equal(got, data) {
+				t.Fatalf("%s: %d bytes back, want %d identical", name, len(got), len(data))
+			}
+		})
 	}
 }

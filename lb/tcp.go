@@ -3,7 +3,6 @@ package lb
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -57,7 +56,7 @@ func (p *Proxy) handleTCP(l *listener, c *net.TCPConn) {
 	defer ls.release()
 	l.gen.conns.add(up)
 	defer l.gen.conns.remove(up)
-	pipe(c, up)
+	pipe(c, up, p.opts.Buffered)
 }
 
 // tcpAddrPort returns a connection address, unmapped; invalid if unknown.
@@ -102,25 +101,25 @@ func reset(c *net.TCPConn) {
 // pipe copies both directions between a and b until both have ended, then
 // closes them. A clean end of one direction (EOF) is passed on as a
 // half-close (CloseWrite) while the other keeps flowing; an error in
-// either direction closes both.
-func pipe(a, b *net.TCPConn) {
+// either direction closes both. buffered chooses the buffered copy over
+// io.Copy's splicing (see tcp_copy.go).
+func pipe(a, b *net.TCPConn, buffered bool) {
 	var oneEnded atomic.Bool
 	done := make(chan struct{})
 	go func() {
-		halfCopy(b, a, &oneEnded)
+		halfCopy(b, a, buffered, &oneEnded)
 		close(done)
 	}()
-	halfCopy(a, b, &oneEnded)
+	halfCopy(a, b, buffered, &oneEnded)
 	<-done
 	a.Close()
 	b.Close()
 }
 
-// halfCopy copies src to dst with io.Copy, which splices between two
-// *net.TCPConn on Linux. The first direction to end half-closes its
+// halfCopy copies src to dst. The first direction to end half-closes its
 // destination; the second needs not, as pipe closes both at once.
-func halfCopy(dst, src *net.TCPConn, oneEnded *atomic.Bool) {
-	_, err := io.Copy(dst, src)
+func halfCopy(dst, src *net.TCPConn, buffered bool, oneEnded *atomic.Bool) {
+	_, err := copyTCP(dst, src, buffered)
 	if err == nil && !oneEnded.Swap(true) {
 		err = dst.CloseWrite()
 	}

@@ -52,6 +52,7 @@ type options struct {
 	portOffset int
 	npOffset   int
 	verbose    bool
+	buffered   bool
 	files      []string
 }
 
@@ -64,6 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.portOffset, "port-offset", 10000, "added to every frontend port but NodePorts")
 	fs.IntVar(&o.npOffset, "nodeport-offset", 0, "added to NodePorts")
 	fs.BoolVar(&o.verbose, "v", false, "debug logging")
+	fs.BoolVar(&o.buffered, "buffered", false, "copy TCP through pooled buffers instead of splicing (no pipe per idle connection)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -118,7 +120,7 @@ func serve(ctx context.Context, o options, stdin io.Reader, stdout io.Writer, lo
 	if err != nil {
 		return err
 	}
-	p, err := lb.NewProxy(lb.ProxyOptions{Listen: newLoopbackMap(plan, o.portOffset, o.npOffset).listen, Logger: log})
+	p, err := lb.NewProxy(lb.ProxyOptions{Listen: newLoopbackMap(plan, o.portOffset, o.npOffset).listen, Buffered: o.buffered, Logger: log})
 	if err != nil {
 		return err
 	}
