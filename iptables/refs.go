@@ -1,5 +1,7 @@
 package iptables
 
+import "slices"
+
 // Every change to a table's chains goes through put and remove, which keep
 // the table's reference counts (built on first use by refCount) in step.
 
@@ -35,16 +37,13 @@ func (t *Table) remove(name string) {
 	}
 }
 
-// putAll puts chains, new ones, in order, and remembers that order when
-// they were all new to an empty table.
-func (t *Table) putAll(chains []*Chain) {
-	fresh := len(t.chains) == 0
-	for _, c := range chains {
-		t.put(c)
+// setOrdered remembers chains as the table's order when they are exactly
+// its chains, each put once, in order.
+func (t *Table) setOrdered(chains []*Chain) {
+	if len(chains) != len(t.chains) || !slices.IsSortedFunc(chains, bySeq) {
+		return
 	}
-	if fresh && len(t.chains) == len(chains) {
-		t.ordered = chains
-	}
+	t.ordered = chains
 }
 
 // countRefs adds d to the reference count of every target of c's rules.

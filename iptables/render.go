@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/proxykit/proxykit/nat"
 	"github.com/proxykit/proxykit/rulegen"
@@ -99,7 +100,8 @@ func (r *renderer) update(plan *rulegen.Plan, changed []servicemodel.ServicePort
 	}
 	var refs []ChainRef
 	var dirty [numShared]bool
-	frags := r.renderPorts(changed)
+	frags := make([]*fragment, len(changed))
+	r.renderPorts(changed, frags, nil)
 	for i, name := range changed {
 		refs = r.installPort(name, frags[i], refs, &dirty)
 	}
@@ -118,38 +120,64 @@ func (r *renderer) update(plan *rulegen.Plan, changed []servicemodel.ServicePort
 }
 
 // renderAll renders every port of the plan into a new Ruleset: the static
-// chains, each port's chains in name order, then the shared chains.
+// chains, each port's chains in name order, then the shared chains. The
+// chains of the ports rendered so far go into the tables while the workers
+// render the rest.
 func (r *renderer) renderAll() {
 	names := r.plan.Names()
-	frags := r.renderPorts(names)
 	staticNat, staticFilter := r.staticChains()
-	nNat, nFilter := len(staticNat)+int(numShared), len(staticFilter)+int(numShared)
-	for _, f := range frags {
-		if f != nil {
-			nNat, nFilter = nNat+len(f.nat), nFilter+len(f.filter)
-		}
-	}
-	natChains, filterChains := make([]*Chain, 0, nNat), make([]*Chain, 0, nFilter)
-	natChains, filterChains = append(natChains, staticNat...), append(filterChains, staticFilter...)
+	var nat, filter *Table
+	var natOrder, filterOrder []*Chain
 	r.frags = make(map[servicemodel.ServicePortName]*fragment, len(names))
-	for i, f := range frags {
-		if f == nil {
-			continue
+	frags := make([]*fragment, len(names))
+	r.renderPorts(names, frags, func(lo, hi int) {
+		if nat == nil { // size the tables by the first ports
+			perPort := 1
+			for _, f := range frags[lo:hi] {
+				if f != nil {
+					perPort += len(f.nat)
+				}
+			}
+			n := len(staticNat) + int(numShared) + perPort*len(names)/max(hi-lo, 1)*9/8
+			nat, filter = newTableSize(TableNat, n), NewTable(TableFilter)
+			natOrder, filterOrder = append(make([]*Chain, 0, n), staticNat...), staticFilter
+			putAll(nat, staticNat)
+			putAll(filter, staticFilter)
 		}
-		r.frags[names[i]] = f
-		natChains, filterChains = append(natChains, f.nat...), append(filterChains, f.filter...)
+		for i, f := range frags[lo:hi] {
+			if f != nil {
+				r.frags[names[lo+i]] = f
+				natOrder, filterOrder = append(natOrder, f.nat...), append(filterOrder, f.filter...)
+				putAll(nat, f.nat)
+				putAll(filter, f.filter)
+			}
+		}
+	})
+	if nat == nil { // no ports
+		nat, filter = NewTable(TableNat), NewTable(TableFilter)
+		natOrder, filterOrder = staticNat, staticFilter
+		putAll(nat, staticNat)
+		putAll(filter, staticFilter)
 	}
 	for s := sharedChain(0); s < numShared; s++ {
+		c := r.sharedChain(s, frags)
 		if s.table() == TableNat {
-			natChains = append(natChains, r.sharedChain(s, frags))
+			nat.put(c)
+			natOrder = append(natOrder, c)
 		} else {
-			filterChains = append(filterChains, r.sharedChain(s, frags))
+			filter.put(c)
+			filterOrder = append(filterOrder, c)
 		}
 	}
-	nat, filter := newTableSize(TableNat, nNat), newTableSize(TableFilter, nFilter)
-	nat.putAll(natChains)
-	filter.putAll(filterChains)
+	nat.setOrdered(natOrder)
+	filter.setOrdered(filterOrder)
 	r.rs = &Ruleset{Family: r.family, tables: []*Table{nat, filter}}
+}
+
+func putAll(t *Table, chains []*Chain) {
+	for _, c := range chains {
+		t.put(c)
+	}
 }
 
 // planFragments returns the fragments of the plan's ports in name order.
@@ -185,12 +213,17 @@ func sameNodeConfig(a, b *rulegen.Plan) bool {
 // the CPUs.
 const parallelMin = 512
 
-// renderPorts renders the named ports (nil for a port the plan no longer
-// has in this family), in parallel when there are many. Rendering a port
-// reads only the plan and the renderer's settings; each worker writes into
-// an arena of its own.
-func (r *renderer) renderPorts(names []servicemodel.ServicePortName) []*fragment {
-	frags := make([]*fragment, len(names))
+// renderChunk is how many consecutive ports a worker renders at a time.
+const renderChunk = 128
+
+// renderPorts renders the named ports into frags (nil for a port the plan
+// no longer has in this family), in parallel when there are many.
+// Rendering a port reads only the plan and the renderer's settings; each
+// worker writes into an arena of its own. When install is set, renderPorts
+// calls it on the calling goroutine for consecutive ranges of ports, in
+// order, as soon as they are rendered, while the workers go on with later
+// ports.
+func (r *renderer) renderPorts(names []servicemodel.ServicePortName, frags []*fragment, install func(lo, hi int)) {
 	one := func(w *svcWriter, i int) {
 		if sp, ok := r.plan.Get(names[i]); ok {
 			if pp := sp.Family(r.modelFamily()); pp != nil {
@@ -204,20 +237,37 @@ func (r *renderer) renderPorts(names []servicemodel.ServicePortName) []*fragment
 		for i := range names {
 			one(w, i)
 		}
-		return frags
+		if install != nil {
+			install(0, len(names))
+		}
+		return
 	}
 	r.probability(maxEndpoints) // fill the cache before sharing it
+	chunks := (len(names) + renderChunk - 1) / renderChunk
+	done := make([]chan struct{}, chunks)
+	for k := range done {
+		done[k] = make(chan struct{})
+	}
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for k := range workers {
+	for range workers {
 		wg.Go(func() {
 			w := r.newSvcWriter()
-			for i := k; i < len(names); i += workers {
-				one(w, i)
+			for k := int(next.Add(1) - 1); k < chunks; k = int(next.Add(1) - 1) {
+				for i := k * renderChunk; i < min((k+1)*renderChunk, len(names)); i++ {
+					one(w, i)
+				}
+				close(done[k])
 			}
 		})
 	}
+	if install != nil {
+		for k := range chunks {
+			<-done[k]
+			install(k*renderChunk, min((k+1)*renderChunk, len(names)))
+		}
+	}
 	wg.Wait()
-	return frags
 }
 
 // installPort replaces a port's chains with its newly rendered fragment.
