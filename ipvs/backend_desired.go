@@ -128,6 +128,7 @@ func (b *Backend) renderAll(plan *rulegen.Plan) (*desired, error) {
 	}
 	d := &desired{b: bl, plan: plan, ports: make(map[servicemodel.ServicePortName][2]*portContrib, plan.Len())}
 	ports, at := portsOf(plan, true)
+	bl.trackClaims()
 	chunks := bl.r.renderChunks(ports, true)
 	bl.addChunks(chunks)
 	i := 0

@@ -102,6 +102,7 @@ type builder struct {
 	state     *State
 	addrRefs  map[netip.Addr]int // extra references: 1 for an object two ports share
 	entryRefs map[setRef]int
+	claims    *claims // who claims which virtual server; nil: the last added wins
 }
 
 func newBuilder(plan *rulegen.Plan, opts RenderOptions) (*builder, error) {
@@ -140,7 +141,7 @@ func (b *builder) add(c *portContrib) {
 // state.
 func (b *builder) addServices(c *portContrib) {
 	for _, vs := range c.services {
-		b.state.Services[vs.VSKey] = vs
+		b.claim(c, vs)
 	}
 	for _, a := range c.addrs {
 		// One map operation instead of a lookup and an insert.
@@ -169,9 +170,7 @@ func insertNew[K comparable](m map[K]struct{}, k K) bool {
 // remove takes a contribution out of the state.
 func (b *builder) remove(c *portContrib) {
 	for _, vs := range c.services {
-		if b.state.Services[vs.VSKey] == vs {
-			delete(b.state.Services, vs.VSKey)
-		}
+		b.unclaim(c, vs)
 	}
 	for _, a := range c.addrs {
 		if n := b.addrRefs[a]; n > 0 {

@@ -40,7 +40,7 @@ func (r *portRenderer) renderChunk(ports []*rulegen.PortPlan, perPort bool) chun
 	if perPort {
 		ch.contribs = make([]*portContrib, len(ports))
 		for i, pp := range ports {
-			c := &portContrib{arena: arena}
+			c := &portContrib{name: pp.Name, arena: arena}
 			r.renderInto(c, pp)
 			c.arena = nil // later changes of this port allocate their own
 			ch.contribs[i] = c

@@ -25,6 +25,7 @@ type shortcut struct {
 // state: the Backend adds and removes these as services change. (Render
 // sums many ports into one.)
 type portContrib struct {
+	name      servicemodel.ServicePortName // of a single port
 	services  []*VirtualServer
 	addrs     []netip.Addr
 	entries   []setRef
@@ -66,6 +67,7 @@ func protocolOf(p servicemodel.Protocol) (Protocol, bool) {
 // render returns one service port's contribution.
 func (r *portRenderer) render(pp *rulegen.PortPlan) *portContrib {
 	c := &portContrib{
+		name:     pp.Name,
 		services: make([]*VirtualServer, 0, len(pp.Frontends)+len(r.nodes)),
 		entries:  make([]setRef, 0, len(pp.ClusterEndpoints)+3*(len(pp.Frontends)+len(r.nodes))),
 	}
