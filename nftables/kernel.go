@@ -42,8 +42,10 @@ func (e *ApplyError) Unwrap() error { return e.Err }
 
 // Ownership names the tables a kernel owns and may read and change: Tables,
 // plus, when Prefix is set, every ip, ip6 and inet table whose name starts
-// with Prefix (so a ruleset sharded over "proxykit-00".."proxykit-31" stays
-// owned, and stale shards are seen and deleted, whatever the shard count).
+// with Prefix (so a ruleset sharded over "proxykit", "proxykit-01" ..
+// "proxykit-31" stays owned with Tables naming "proxykit" and Prefix
+// "proxykit-", and stale shards are seen and deleted, whatever the shard
+// count).
 // The zero Ownership owns DefaultTables.
 type Ownership struct {
 	Tables []TableID

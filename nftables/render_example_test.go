@@ -11,7 +11,9 @@ import (
 
 // Render a Plan with kube-proxy's nftables defaults, then serve it through
 // a Backend (here over the strict Fake; use nftables.NewNetlink with
-// opts.Ownership() for the kernel).
+// opts.Ownership() for the kernel). By default the services are spread over
+// 32 tables per family: shard 0 is "proxykit", the others "proxykit-01" to
+// "proxykit-31". Shards: 1 keeps one table per family.
 func ExampleBackend() {
 	plan, err := sample.Plan(nftables.KubeProxyConfig(sample.Config()))
 	if err != nil {
@@ -24,7 +26,10 @@ func ExampleBackend() {
 		fmt.Println(err)
 		return
 	}
-	for _, t := range rs.Tables {
+	n := len(rs.Tables)
+	fmt.Println(n, "tables:", rs.Tables[0].ID(), rs.Tables[1].ID(), "...", rs.Tables[n/2-1].ID(), rs.Tables[n/2].ID(), "...", rs.Tables[n-1].ID())
+	one, _ := nftables.Render(plan, nftables.RenderOptions{Shards: 1})
+	for _, t := range one.Tables {
 		fmt.Println(t.ID(), t.Chain("services").Rules[1].Stmts[0])
 	}
 	kernel := nftables.NewFakeOwning(opts.Ownership())
@@ -41,6 +46,7 @@ func ExampleBackend() {
 	fmt.Println("writes on resync:", res.Writes)
 	fmt.Println(b.Cleanup(ctx), len(kernel.ReadAll().Tables))
 	// Output:
+	// 64 tables: ip proxykit ip proxykit-01 ... ip proxykit-31 ip6 proxykit ... ip6 proxykit-31
 	// ip proxykit ip daddr 10.0.0.10
 	// ip6 proxykit ip6 daddr fd00::10
 	// writes on resync: 0

@@ -36,17 +36,32 @@ func mustRender(t testing.TB, plan *rulegen.Plan, opts RenderOptions) *Ruleset {
 	return rs
 }
 
-// TestRenderLayout: one table per family by default, Shards tables per
-// family otherwise, every service port in exactly one shard, masquerading
-// only in shard 0.
+// TestRenderLayout: DefaultShards tables per family by default, shard 0
+// named exactly TableName and the others TableName-01...; one table per
+// family with Shards 1; every service port in exactly one shard,
+// masquerading only in shard 0.
 func TestRenderLayout(t *testing.T) {
 	plan := samplePlan(t, "")
-	one := mustRender(t, plan, RenderOptions{})
+	def := mustRender(t, plan, RenderOptions{})
+	var want []string
+	for _, fam := range []string{"ip", "ip6"} {
+		for i := range DefaultShards {
+			if i == 0 {
+				want = append(want, fam+" proxykit")
+			} else {
+				want = append(want, fmt.Sprintf("%s proxykit-%02d", fam, i))
+			}
+		}
+	}
+	if got := tableIDs(def); got != strings.Join(want, ",") {
+		t.Fatalf("default tables %s", got)
+	}
+	one := mustRender(t, plan, RenderOptions{Shards: 1})
 	if got := tableIDs(one); got != "ip proxykit,ip6 proxykit" {
 		t.Fatalf("tables %s", got)
 	}
 	three := mustRender(t, plan, RenderOptions{Shards: 3, TableName: "pk"})
-	if got := tableIDs(three); got != "ip pk-00,ip pk-01,ip pk-02,ip6 pk-00,ip6 pk-01,ip6 pk-02" {
+	if got := tableIDs(three); got != "ip pk,ip pk-01,ip pk-02,ip6 pk,ip6 pk-01,ip6 pk-02" {
 		t.Fatalf("tables %s", got)
 	}
 	for _, name := range plan.Names() {
@@ -89,11 +104,11 @@ func tableIDs(rs *Ruleset) string {
 
 // TestRenderKernelListing: `nft -c -f` accepts the printed render, and
 // after Apply over netlink `nft list table` equals the print (normalised),
-// for every flow-table variant, unsharded and sharded.
+// for every flow-table variant, in one table and sharded.
 func TestRenderKernelListing(t *testing.T) {
 	for _, variant := range flowtable.Variants() {
-		for _, opts := range []RenderOptions{{}, {Shards: 3}} {
-			t.Run(variant+"/"+opts.ShardName(0), func(t *testing.T) {
+		for _, opts := range []RenderOptions{{Shards: 1}, {Shards: 3}} {
+			t.Run(fmt.Sprintf("%s/shards=%d", variant, opts.Shards), func(t *testing.T) {
 				ns := newTestNS(t)
 				rs := mustRender(t, samplePlan(t, variant), opts)
 				script := rs.String()
