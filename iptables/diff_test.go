@@ -202,9 +202,9 @@ func TestDiffCleanupRemovesOnlyOwned(t *testing.T) {
 
 // TestFullPayloadPrintsLikeRuleByRule: a payload that adds many chains
 // (printed by several goroutines, from the renderer's lines or rule by
-// rule) prints exactly what one line per rule gives.
+// rule) prints exactly what one line per chain or rule gives.
 func TestFullPayloadPrintsLikeRuleByRule(t *testing.T) {
-	_, plan := fixturePlan(t, 1000, 10)
+	_, plan := fixturePlan(t, 3000, 10) // declarations of > multiParallelMin bytes
 	rendered, _ := Render(plan, IPv4, RenderOptions{})
 	for name, rs := range map[string]*Ruleset{"rendered": rendered, "parsed": mustParse(t, kubeDump(1000, 10))} {
 		p, err := Diff(NewRuleset(IPv4), rs, kube)
@@ -215,11 +215,15 @@ func TestFullPayloadPrintsLikeRuleByRule(t *testing.T) {
 		for _, tp := range p.Tables {
 			want = append(want, "*"+tp.Table+"\n"...)
 			for _, o := range tp.Ops {
-				if o.Kind != OpFill {
+				if !o.multi() {
 					want = o.appendTo(want)
 					continue
 				}
 				for _, c := range o.Chains {
+					if o.Kind != OpFill {
+						want = o.appendOne(want, c)
+						continue
+					}
 					for i := range c.Rules {
 						want = appendRule(want, "-A", &c.Rules[i], false)
 					}
@@ -227,7 +231,7 @@ func TestFullPayloadPrintsLikeRuleByRule(t *testing.T) {
 			}
 			want = append(want, "COMMIT\n"...)
 		}
-		if got := p.Bytes(); string(got) != string(want) || len(want) < 2*fillParallelMin {
+		if got := p.Bytes(); string(got) != string(want) || len(want) < 2*multiParallelMin {
 			t.Fatalf("%s: payload of %d bytes differs from rule by rule (%d bytes)", name, len(got), len(want))
 		}
 	}

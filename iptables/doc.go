@@ -33,7 +33,10 @@
 // KUBE-FIREWALL, KUBE-MARK-DROP): use Ownership.Func to leave them alone.
 // DiffChanged costs what the named chains hold (a one-endpoint change at
 // 10k services: tens of microseconds); Diff compares every chain, by
-// pointer first.
+// pointer first, on every CPU when there are many. A payload declares,
+// fills and deletes chains with one Op each (Op.Chains), and Render keeps
+// each chain's rules as one run of restore lines, so that printing a full
+// payload (10k services: 110k chains, 50 MB) is mostly copying.
 //
 // # Kernels
 //

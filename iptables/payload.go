@@ -198,49 +198,6 @@ func fillSize(c *Chain) int {
 	return n
 }
 
-// fillParallelMin is the payload size from which appendFills copies on
-// every CPU.
-const fillParallelMin = 1 << 20
-
-// appendFills appends the rules of chains as restore lines. A large run is
-// copied by several goroutines at once, each into its own part of b.
-func appendFills(b []byte, chains []*Chain) []byte {
-	workers := splitWorkers(len(chains), diffParallelMin)
-	bounds := make([]int, workers+1) // byte offset of each worker's first chain
-	total := 0
-	for k := range workers {
-		lo, hi := len(chains)*k/workers, len(chains)*(k+1)/workers
-		bounds[k] = total
-		for _, c := range chains[lo:hi] {
-			total += fillSize(c)
-		}
-	}
-	bounds[workers] = total
-	if workers == 1 || total < fillParallelMin {
-		for _, c := range chains {
-			b = appendFill(b, c)
-		}
-		return b
-	}
-	start := len(b)
-	b = slices.Grow(b, total)[:start+total]
-	short := make([]bool, workers)
-	forSplit(len(chains), workers, func(k, lo, hi int) {
-		part := b[start+bounds[k] : start+bounds[k] : start+bounds[k+1]]
-		for _, c := range chains[lo:hi] {
-			part = appendFill(part, c) // fits: fillSize is exact
-		}
-		short[k] = len(part) != bounds[k+1]-bounds[k] || cap(part) != len(part)
-	})
-	if slices.Contains(short, true) { // a size was wrong: write the run again in one piece
-		b = b[:start]
-		for _, c := range chains {
-			b = appendFill(b, c)
-		}
-	}
-	return b
-}
-
 // appendFill appends a chain's rules as restore lines: as one copy when
 // the renderer kept them, else rule by rule.
 func appendFill(b []byte, c *Chain) []byte {
@@ -251,6 +208,61 @@ func appendFill(b []byte, c *Chain) []byte {
 		r := c.Rules[i]
 		r.Chain = c.Name
 		b = appendRule(b, "-A", &r, false)
+	}
+	return b
+}
+
+// multiParallelMin is the size of a multiple op's text from which
+// appendMulti writes it on every CPU.
+const multiParallelMin = 1 << 20
+
+// lineSize is the exact length of the lines a multiple op writes for c.
+func (o *Op) lineSize(c *Chain) int {
+	switch o.Kind {
+	case OpDeclare:
+		return len(":") + len(c.Name) + len(" - [0:0]\n")
+	case OpDeleteChain:
+		return len("-X ") + len(c.Name) + len("\n")
+	}
+	return fillSize(c)
+}
+
+// appendMulti appends the lines of a multiple op. A large one is written
+// by several goroutines at once, each into its own part of b.
+func (o *Op) appendMulti(b []byte) []byte {
+	chains := o.Chains
+	workers := splitWorkers(len(chains), diffParallelMin)
+	bounds := make([]int, workers+1) // byte offset of each worker's first chain
+	total := 0
+	for k := range workers {
+		lo, hi := len(chains)*k/workers, len(chains)*(k+1)/workers
+		bounds[k] = total
+		for _, c := range chains[lo:hi] {
+			total += o.lineSize(c)
+		}
+	}
+	bounds[workers] = total
+	if workers == 1 || total < multiParallelMin {
+		for _, c := range chains {
+			b = o.appendOne(b, c)
+		}
+		return b
+	}
+	start := len(b)
+	b = slices.Grow(b, total)[:start+total]
+	short := make([]bool, workers)
+	forSplit(len(chains), workers, func(k, lo, hi int) {
+		part := b[start+bounds[k] : start+bounds[k] : start+bounds[k+1]]
+		for _, c := range chains[lo:hi] {
+			part = o.appendOne(part, c) // fits: lineSize is exact
+		}
+		short[k] = len(part) != bounds[k+1]-bounds[k] || cap(part) != len(part)
+	})
+	if slices.Contains(short, true) { // a size was wrong: write the op again in one piece
+		b = b[:start]
+		for _, c := range chains {
+			b = o.appendOne(b, c)
+		}
 	}
 	return b
 }
@@ -275,14 +287,8 @@ func (t *TablePayload) appendOps(b []byte) []byte {
 
 // appendTo appends the op as iptables-restore lines.
 func (o *Op) appendTo(b []byte) []byte {
-	if o.Kind == OpFill {
-		return appendFills(b, o.Chains)
-	}
 	if o.multi() {
-		for _, c := range o.Chains {
-			b = o.appendOne(b, c)
-		}
-		return b
+		return o.appendMulti(b)
 	}
 	switch o.Kind {
 	case OpDeclare:

@@ -39,7 +39,7 @@ func (w *svcWriter) renderPort(pp *rulegen.PortPlan) *fragment {
 	w.pp, w.frag, w.chains, w.shared = pp, w.a.fragment(), w.chains[:0], [numShared]*ruleWriter{}
 	w.pool = w.pool[:0] // the previous port's writers are done
 	if need := 4 + eps + int(numShared); cap(w.pool) < need {
-		w.pool = make([]ruleWriter, 0, max(need, 64))
+		w.pool = make([]ruleWriter, 0, need+8)
 	}
 	w.n = newPortNames(w.a, r.prefix, pp.Name.String(), pp.Protocol)
 	w.endpointChains()
@@ -62,7 +62,7 @@ func (w *svcWriter) renderPort(pp *rulegen.PortPlan) *fragment {
 // writer returns a new writer for chain with room for n rules.
 func (w *svcWriter) writer(chain string, n int) *ruleWriter {
 	if len(w.pool) == cap(w.pool) {
-		w.pool = make([]ruleWriter, 0, 64) // earlier writers stay where they are
+		w.pool = make([]ruleWriter, 0, 16) // earlier writers stay where they are
 	}
 	w.pool = w.pool[:len(w.pool)+1]
 	rw := &w.pool[len(w.pool)-1]
