@@ -156,3 +156,39 @@ func TestFamilyMismatch(t *testing.T) {
 		t.Fatal(IPv6.String(), Family(9).String())
 	}
 }
+
+// TestApplyMultipleOpLine: an error inside a multiple op names the line of
+// the failing command in the printed payload.
+func TestApplyMultipleOpLine(t *testing.T) {
+	a := &Chain{Name: "KUBE-A", Rules: []Rule{mustRule(t, "KUBE-A", "-j", "KUBE-B"), mustRule(t, "KUBE-A", "-j", "KUBE-NOPE")}}
+	b := &Chain{Name: "KUBE-B"}
+	p := &Payload{Family: IPv4, Tables: []*TablePayload{{Table: TableNat, Ops: []Op{
+		{Kind: OpDeclare, Chains: []*Chain{a, b}},
+		{Kind: OpFill, Chains: []*Chain{b, a}},
+	}}}}
+	rs := NewRuleset(IPv4)
+	err := rs.Apply(p)
+	var ae *ApplyError
+	if !errors.As(err, &ae) || !errors.Is(err, ErrNoTarget) {
+		t.Fatalf("got %v", err)
+	}
+	lines := strings.Split(string(p.Bytes()), "\n")
+	if ae.Line != 5 || lines[ae.Line-1] != ae.Text || ae.Text != "-A KUBE-A -j KUBE-NOPE" {
+		t.Fatalf("line %d %q; payload:\n%s", ae.Line, ae.Text, p.Bytes())
+	}
+	if rs.Table(TableNat) != nil && rs.Table(TableNat).Chain("KUBE-A") != nil {
+		t.Fatal("failed apply left a chain behind")
+	}
+	if p.Writes() != 4 {
+		t.Fatalf("writes %d, want 4", p.Writes())
+	}
+}
+
+func mustRule(t *testing.T, chain string, args ...string) Rule {
+	t.Helper()
+	r, err := NewRule(chain, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
