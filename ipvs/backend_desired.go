@@ -127,17 +127,15 @@ func (b *Backend) renderAll(plan *rulegen.Plan) (*desired, error) {
 		return nil, err
 	}
 	d := &desired{b: bl, plan: plan, ports: make(map[servicemodel.ServicePortName][2]*portContrib, plan.Len())}
-	ports, at := portsOf(plan, true)
 	bl.trackClaims()
-	chunks := bl.r.renderChunks(ports, true)
-	bl.addChunks(chunks)
-	i := 0
+	chunks, loops := bl.r.renderChunks(plan, plan.Names(), true)
+	bl.addChunks(chunks, loops)
 	for _, ch := range chunks {
-		for _, c := range ch.contribs {
-			v := d.ports[at[i].name]
-			v[at[i].family] = c
-			d.ports[at[i].name] = v
-			i++
+		for i, c := range ch.contribs {
+			at := ch.at[i]
+			v := d.ports[at.name]
+			v[at.family] = c
+			d.ports[at.name] = v
 		}
 	}
 	d.renderRules(plan)

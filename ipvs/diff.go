@@ -51,15 +51,17 @@ func Diff(current, desired *State, opts DiffOptions) Ops {
 		forEachOnce(slices.Values(ch.Addresses), d.address)
 		forEachOnce(slices.Values(services), d.service)
 	} else {
-		// The sets (their kinds of operation only) on a goroutine of their
-		// own: large states spend as long on the entries as on the rest.
-		sets := differ{cur: current, des: desired, buckets: map[OpKind]Ops{}}
+		// The sets and addresses (their kinds of operation only) on a
+		// goroutine of their own, beside the virtual servers.
+		other := differ{cur: current, des: desired, buckets: map[OpKind]Ops{}}
 		var wg sync.WaitGroup
-		wg.Go(func() { forEachKey(current.Sets, desired.Sets, sets.set) })
-		forEachPair(current.Addresses, desired.Addresses, d.addressPair)
+		wg.Go(func() {
+			forEachKey(current.Sets, desired.Sets, other.set)
+			forEachPair(current.Addresses, desired.Addresses, other.addressPair)
+		})
 		forEachPair(current.Services, desired.Services, d.servicePair)
 		wg.Wait()
-		maps.Copy(d.buckets, sets.buckets)
+		maps.Copy(d.buckets, other.buckets)
 	}
 	var ops Ops
 	for k := OpCreateSet; k <= OpDestroySet; k++ {

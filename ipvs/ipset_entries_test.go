@@ -66,6 +66,9 @@ func TestSortEntries(t *testing.T) {
 		es := make([]SetEntry, tc.n)
 		for i := range es {
 			es[i] = randEntry(r, tc.v6 || (tc.mixed && r.IntN(2) == 0))
+			for !tc.mixed && es[i].fam == 0 { // one family: radix-sorted
+				es[i] = randEntry(r, tc.v6)
+			}
 		}
 		want := slices.Clone(es)
 		slices.SortFunc(want, refCompare)
@@ -221,5 +224,26 @@ func TestHostEntriesArePrefixes(t *testing.T) {
 	}
 	if HostEntry(netip.Addr{}) != NewSetEntry(netip.Prefix{}, 0, 0, netip.Prefix{}) {
 		t.Error("no address is not the empty entry")
+	}
+}
+
+// TestJoinRegions: regions of one buffer are moved together over the room
+// they left; a region that outgrew its room is still joined.
+func TestJoinRegions(t *testing.T) {
+	e := func(i byte) SetEntry { return HostEntry(netip.AddrFrom4([4]byte{10, 0, 0, i})) }
+	buf := make([]SetEntry, 6)
+	a, b, c := buf[0:0:2], buf[2:2:4], buf[4:4:6]
+	a = append(a, e(1))
+	b = append(b, e(2), e(3))
+	c = append(c, e(4))
+	if got, want := joinRegions(buf, [][]SetEntry{a, b, c}), []SetEntry{e(1), e(2), e(3), e(4)}; !slices.Equal(got, want) || &got[0] != &buf[0] {
+		t.Errorf("joined %v, want %v in place", got, want)
+	}
+	buf = make([]SetEntry, 4)
+	a, b = buf[0:0:2], buf[2:2:4]
+	a = append(a, e(1), e(2), e(3)) // outgrew its room
+	b = append(b, e(4))
+	if got, want := joinRegions(buf, [][]SetEntry{a, b}), []SetEntry{e(1), e(2), e(3), e(4)}; !slices.Equal(got, want) {
+		t.Errorf("joined %v, want %v", got, want)
 	}
 }

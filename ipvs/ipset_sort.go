@@ -38,12 +38,13 @@ func compare128(ahi, alo, bhi, blo uint64) int {
 }
 
 // radixMin is the number of entries below which sortEntries compares.
-const radixMin = 256
+const radixMin = 64
 
-// sortEntries orders es (compareEntries). Large runs of one family are
-// radix-sorted on the bytes of the first address that vary (a pass per
-// byte, a few for a cluster's addresses), then the entries that share a
-// first address are compared; a comparison sort costs several times more.
+// sortEntries orders es (compareEntries) in place. A run of one family is
+// radix-sorted on the bytes of the first address that vary (most
+// significant first, permuting in place: a pass per byte, a few for a
+// cluster's addresses), then the entries that share a first address are
+// compared; a comparison sort costs several times more.
 func sortEntries(es []SetEntry) {
 	if len(es) < radixMin {
 		slices.SortFunc(es, compareEntries)
@@ -59,57 +60,68 @@ func sortEntries(es []SetEntry) {
 		}
 		orHi, andHi, orLo, andLo = orHi|e.hi, andHi&e.hi, orLo|e.lo, andLo&e.lo
 	}
-	src, dst := es, make([]SetEntry, len(es))
+	var digits []radixDigit // most significant first
 	for _, w := range []struct {
 		vary uint64
 		hi   bool
-	}{{orLo ^ andLo, false}, {orHi ^ andHi, true}} { // least significant first
-		for shift := uint(0); shift < 64; shift += 8 {
+	}{{orHi ^ andHi, true}, {orLo ^ andLo, false}} {
+		for shift := 56; shift >= 0; shift -= 8 {
 			if (w.vary>>shift)&0xff != 0 {
-				radixPass(src, dst, shift, w.hi)
-				src, dst = dst, src
+				digits = append(digits, radixDigit{uint(shift), w.hi})
 			}
 		}
 	}
-	copy(es, src) // a no-op when src is es
-	sortTies(es)
+	radixSort(es, digits)
 }
 
-// radixPass distributes src into dst by one byte of the first address,
-// keeping the order of entries with equal bytes.
-func radixPass(src, dst []SetEntry, shift uint, hi bool) {
-	var pos [256]int
-	key := func(e *SetEntry) byte {
-		if hi {
-			return byte(e.hi >> shift)
-		}
-		return byte(e.lo >> shift)
+// radixDigit is a byte of the first address: its shift in hi or lo.
+type radixDigit struct {
+	shift uint
+	hi    bool
+}
+
+func (d radixDigit) of(e *SetEntry) byte {
+	if d.hi {
+		return byte(e.hi >> d.shift)
 	}
-	for i := range src {
-		pos[key(&src[i])]++
+	return byte(e.lo >> d.shift)
+}
+
+// radixSort sorts es on digits[0], then each bucket on the rest (American
+// flag sort); what is left sharing every digit is compared.
+func radixSort(es []SetEntry, digits []radixDigit) {
+	if len(es) < radixMin || len(digits) == 0 {
+		slices.SortFunc(es, compareEntries)
+		return
 	}
+	d := digits[0]
+	var count [256]int
+	for i := range es {
+		count[d.of(&es[i])]++
+	}
+	var next, end [256]int
 	sum := 0
-	for i, n := range pos {
-		pos[i] = sum
+	for b, n := range count {
+		next[b] = sum
 		sum += n
+		end[b] = sum
 	}
-	for i := range src {
-		k := key(&src[i])
-		dst[pos[k]] = src[i]
-		pos[k]++
+	for b := range 256 {
+		for next[b] < end[b] {
+			v := es[next[b]]
+			for k := d.of(&v); int(k) != b; k = d.of(&v) {
+				v, es[next[k]] = es[next[k]], v
+				next[k]++
+			}
+			es[next[b]] = v
+			next[b]++
+		}
 	}
-}
-
-// sortTies orders the runs of entries that share a first address.
-func sortTies(es []SetEntry) {
-	for i := 0; i < len(es); {
-		j := i + 1
-		for j < len(es) && es[j].hi == es[i].hi && es[j].lo == es[i].lo {
-			j++
+	lo := 0
+	for _, n := range count {
+		if n > 1 {
+			radixSort(es[lo:lo+n], digits[1:])
 		}
-		if j-i > 1 {
-			slices.SortFunc(es[i:j], compareEntries)
-		}
-		i = j
+		lo += n
 	}
 }

@@ -39,11 +39,11 @@ func Render(plan *rulegen.Plan, opts RenderOptions) (*Rendered, error) {
 	if err != nil {
 		return nil, err
 	}
-	ports, _ := portsOf(plan, false)
-	b.state.Services = make(map[VSKey]*VirtualServer, len(ports)+len(ports)/4)
-	b.state.Addresses = make(map[netip.Addr]struct{}, len(ports))
-	chunks := b.r.renderChunks(ports, false)
-	b.addChunks(chunks)
+	names := plan.Names()
+	b.state.Services = make(map[VSKey]*VirtualServer, len(names)+len(names)/4)
+	b.state.Addresses = make(map[netip.Addr]struct{}, len(names))
+	chunks, loops := b.r.renderChunks(plan, names, false)
+	b.addChunks(chunks, loops)
 	var cuts [2][]shortcut // by family, in name order
 	for _, ch := range chunks {
 		for _, c := range ch.contribs {
@@ -70,11 +70,10 @@ type portAt struct {
 	family int
 }
 
-// portsOf returns the plan's ports of both families in name order (a
-// service port's IPv4 plan first), one lookup per name, and, when asked,
-// where each comes from.
-func portsOf(plan *rulegen.Plan, where bool) ([]*rulegen.PortPlan, []portAt) {
-	names := plan.Names()
+// portsOf returns the plan's ports of the named service ports, of both
+// families (a service port's IPv4 plan first), one lookup per name, and,
+// when asked, where each comes from.
+func portsOf(plan *rulegen.Plan, names []servicemodel.ServicePortName, where bool) ([]*rulegen.PortPlan, []portAt) {
 	ports := make([]*rulegen.PortPlan, 0, len(names))
 	var at []portAt
 	for _, n := range names {

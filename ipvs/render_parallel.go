@@ -2,9 +2,11 @@ package ipvs
 
 import (
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/proxykit/proxykit/rulegen"
+	"github.com/proxykit/proxykit/servicemodel"
 )
 
 // parallelMin is the number of ports below which rendering stays on one
@@ -13,30 +15,69 @@ const parallelMin = 256
 
 // chunk is what one goroutine rendered of a run of ports: their
 // contributions, one per port or (for a plain Render) summed into one, and
-// their set entries by set, each sorted (an entry two ports share repeats).
+// their set entries by set (an entry two ports share repeats).
 type chunk struct {
 	contribs []*portContrib
+	at       []portAt // per contribution, when one per port
 	sets     [numSetKeys][]SetEntry
 }
 
-// renderChunks renders ports, in runs of consecutive ports on up to
-// GOMAXPROCS goroutines (a port's render only reads the renderer). The
-// chunks come in the order of ports.
-func (r *portRenderer) renderChunks(ports []*rulegen.PortPlan, perPort bool) []chunk {
-	workers := max(1, min(runtime.GOMAXPROCS(0), len(ports)/parallelMin))
+// loopKeys are the hairpin sets, an entry per cluster endpoint: the big
+// ones.
+var loopKeys = [2]setKey{keyOf(false, idLoopback), keyOf(true, idLoopback)}
+
+// renderChunks renders the named service ports of plan, in runs of
+// consecutive names on up to GOMAXPROCS goroutines (a port's render only
+// reads the renderer and the plan). The chunks come in the order of names.
+// The hairpin entries of all chunks go to one buffer per family, a region
+// each, where addChunks sorts them in place.
+func (r *portRenderer) renderChunks(plan *rulegen.Plan, names []servicemodel.ServicePortName, perPort bool) ([]chunk, [2][]SetEntry) {
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(names)/parallelMin))
 	out := make([]chunk, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		run := ports[w*len(ports)/workers : (w+1)*len(ports)/workers]
-		wg.Go(func() { out[w] = r.renderChunk(run, perPort) })
+	runs := make([][]*rulegen.PortPlan, workers)
+	parallel(workers, func(w int) {
+		runs[w], out[w].at = portsOf(plan, names[w*len(names)/workers:(w+1)*len(names)/workers], perPort)
+	})
+	var loops [2][]SetEntry
+	for i, k := range loopKeys {
+		eps := make([]int, workers)
+		for w, run := range runs {
+			for _, pp := range run {
+				if pp.Family == modelFamilies[i] {
+					eps[w] += len(pp.ClusterEndpoints)
+				}
+			}
+		}
+		loops[i] = make([]SetEntry, sum(eps))
+		off := 0
+		for w, n := range eps {
+			out[w].sets[k] = loops[i][off : off : off+n]
+			off += n
+		}
 	}
-	wg.Wait()
-	return out
+	parallel(workers, func(w int) { r.renderChunk(&out[w], runs[w], perPort) })
+	return out, loops
 }
 
-func (r *portRenderer) renderChunk(ports []*rulegen.PortPlan, perPort bool) chunk {
+func sum(ns []int) int {
+	t := 0
+	for _, n := range ns {
+		t += n
+	}
+	return t
+}
+
+// parallel runs f(0..n-1) on n goroutines and waits for them.
+func parallel(n int, f func(int)) {
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { f(i) })
+	}
+	wg.Wait()
+}
+
+func (r *portRenderer) renderChunk(ch *chunk, ports []*rulegen.PortPlan, perPort bool) {
 	arena := &vsArena{}
-	var ch chunk
 	if perPort {
 		ch.contribs = make([]*portContrib, len(ports))
 		for i, pp := range ports {
@@ -46,24 +87,15 @@ func (r *portRenderer) renderChunk(ports []*rulegen.PortPlan, perPort bool) chun
 			ch.contribs[i] = c
 		}
 		ch.bucket()
-	} else {
-		c := &portContrib{arena: arena, sets: &ch.sets, services: make([]*VirtualServer, 0, len(ports)+len(ports)/4)}
-		eps := 0
-		for _, pp := range ports {
-			eps += len(pp.ClusterEndpoints)
-		}
-		ch.sets[keyOf(false, idLoopback)] = make([]SetEntry, 0, eps)
-		ch.sets[keyOf(false, idClusterIP)] = make([]SetEntry, 0, len(ports))
-		for _, pp := range ports {
-			r.renderInto(c, pp)
-		}
-		c.arena, c.sets = nil, nil
-		ch.contribs = []*portContrib{c}
+		return
 	}
-	for k := range ch.sets {
-		sortEntries(ch.sets[k])
+	c := &portContrib{arena: arena, sets: &ch.sets, services: make([]*VirtualServer, 0, len(ports)+len(ports)/4)}
+	ch.sets[keyOf(false, idClusterIP)] = make([]SetEntry, 0, len(ports))
+	for _, pp := range ports {
+		r.renderInto(c, pp)
 	}
-	return ch
+	c.arena, c.sets = nil, nil
+	ch.contribs = []*portContrib{c}
 }
 
 // bucket copies the contributions' entries into sets.
@@ -75,7 +107,9 @@ func (ch *chunk) bucket() {
 		}
 	}
 	for k := range ch.sets {
-		ch.sets[k] = make([]SetEntry, 0, n[k])
+		if ch.sets[k] == nil {
+			ch.sets[k] = make([]SetEntry, 0, n[k])
+		}
 	}
 	for _, c := range ch.contribs {
 		for _, e := range c.entries {
@@ -86,18 +120,24 @@ func (ch *chunk) bucket() {
 
 // addChunks puts rendered chunks into the builder's state, which must be
 // empty: the virtual servers and addresses on this goroutine, the set
-// entries (merged from the chunks' sorted runs, an entry's repeats counted
-// as references) on another.
-func (b *builder) addChunks(chunks []chunk) {
+// entries (sorted, an entry's repeats counted as references) on another.
+func (b *builder) addChunks(chunks []chunk, loops [2][]SetEntry) {
 	refs := map[setRef]int{}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for k, set := range b.r.sets {
-			runs := make([][]SetEntry, len(chunks))
+			parts := make([][]SetEntry, len(chunks))
 			for i := range chunks {
-				runs[i] = chunks[i].sets[k]
+				parts[i] = chunks[i].sets[k]
 			}
-			es := dedupSorted(mergeRuns(runs), func(e SetEntry) { refs[setRef{e, setKey(k)}]++ })
+			var es []SetEntry
+			if i := slices.Index(loopKeys[:], setKey(k)); i >= 0 {
+				es = joinRegions(loops[i], parts)
+			} else {
+				es = slices.Concat(parts...)
+			}
+			sortEntries(es)
+			es = dedupSorted(es, func(e SetEntry) { refs[setRef{e, setKey(k)}]++ })
 			set.entries = entrySet{base: es}
 		}
 	})
@@ -112,21 +152,18 @@ func (b *builder) addChunks(chunks []chunk) {
 	}
 }
 
-// mergeRuns merges sorted runs into one, pairwise in rounds.
-func mergeRuns(runs [][]SetEntry) []SetEntry {
-	if len(runs) == 0 {
-		return nil
-	}
-	for len(runs) > 1 {
-		next := runs[:0:0]
-		for i := 0; i < len(runs); i += 2 {
-			if i+1 < len(runs) {
-				next = append(next, mergeSorted(runs[i], runs[i+1]))
-			} else {
-				next = append(next, runs[i])
-			}
+// joinRegions returns the parts, consecutive regions of buf as
+// renderChunks carves them, moved together at its start (over the room a
+// part left unused); a new slice if a part left its region.
+func joinRegions(buf []SetEntry, parts [][]SetEntry) []SetEntry {
+	all := buf[:cap(buf)]
+	n, off := 0, 0
+	for _, p := range parts {
+		if cap(p) > 0 && &p[:1][0] != &all[off] {
+			return slices.Concat(parts...)
 		}
-		runs = next
+		n += copy(all[n:], p)
+		off += cap(p)
 	}
-	return runs[0]
+	return all[:n:n]
 }
