@@ -246,4 +246,8 @@ func TestJoinRegions(t *testing.T) {
 	if got, want := joinRegions(buf, [][]SetEntry{a, b}), []SetEntry{e(1), e(2), e(3), e(4)}; !slices.Equal(got, want) {
 		t.Errorf("joined %v, want %v", got, want)
 	}
+	var none []SetEntry // no room at all, and an entry anyway
+	if got := joinRegions(none, [][]SetEntry{append(none, e(1))}); !slices.Equal(got, []SetEntry{e(1)}) {
+		t.Errorf("joined %v", got)
+	}
 }

@@ -35,36 +35,32 @@ func (r *portRenderer) renderChunks(plan *rulegen.Plan, names []servicemodel.Ser
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(names)/parallelMin))
 	out := make([]chunk, workers)
 	runs := make([][]*rulegen.PortPlan, workers)
+	eps := make([][2]int, workers) // cluster endpoints per goroutine and family
 	parallel(workers, func(w int) {
 		runs[w], out[w].at = portsOf(plan, names[w*len(names)/workers:(w+1)*len(names)/workers], perPort)
+		for _, pp := range runs[w] {
+			i := 0
+			if pp.Family == servicemodel.IPv6 {
+				i = 1
+			}
+			eps[w][i] += len(pp.ClusterEndpoints)
+		}
 	})
 	var loops [2][]SetEntry
 	for i, k := range loopKeys {
-		eps := make([]int, workers)
-		for w, run := range runs {
-			for _, pp := range run {
-				if pp.Family == modelFamilies[i] {
-					eps[w] += len(pp.ClusterEndpoints)
-				}
-			}
+		total := 0
+		for _, n := range eps {
+			total += n[i]
 		}
-		loops[i] = make([]SetEntry, sum(eps))
+		loops[i] = make([]SetEntry, total)
 		off := 0
 		for w, n := range eps {
-			out[w].sets[k] = loops[i][off : off : off+n]
-			off += n
+			out[w].sets[k] = loops[i][off : off : off+n[i]]
+			off += n[i]
 		}
 	}
 	parallel(workers, func(w int) { r.renderChunk(&out[w], runs[w], perPort) })
 	return out, loops
-}
-
-func sum(ns []int) int {
-	t := 0
-	for _, n := range ns {
-		t += n
-	}
-	return t
 }
 
 // parallel runs f(0..n-1) on n goroutines and waits for them.
@@ -159,7 +155,7 @@ func joinRegions(buf []SetEntry, parts [][]SetEntry) []SetEntry {
 	all := buf[:cap(buf)]
 	n, off := 0, 0
 	for _, p := range parts {
-		if cap(p) > 0 && &p[:1][0] != &all[off] {
+		if cap(p) > 0 && (off >= len(all) || &p[:1][0] != &all[off]) {
 			return slices.Concat(parts...)
 		}
 		n += copy(all[n:], p)
