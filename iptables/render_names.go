@@ -22,14 +22,13 @@ const (
 // appendHashedChain appends prefix+kind+hash, where hash is kube-proxy's:
 // the first 16 characters of the base32 SHA-256 of the service port name
 // (its String), the protocol and, for endpoint chains, the endpoint
-// "addr:port". With the default prefix the names equal kube-proxy's.
-func appendHashedChain(out []byte, prefix, kind, spn, proto string, ep netip.AddrPort) []byte {
+// "addr:port" (as netip.AddrPort prints it). With the default prefix the
+// names equal kube-proxy's.
+func appendHashedChain(out []byte, prefix, kind, spn, proto, ep string) []byte {
 	var in [256]byte
 	b := append(in[:0], spn...)
 	b = append(b, proto...)
-	if ep.IsValid() {
-		b = ep.AppendTo(b)
-	}
+	b = append(b, ep...)
 	sum := sha256.Sum256(b)
 	var enc [16]byte
 	base32.StdEncoding.Encode(enc[:], sum[:10]) // 10 bytes are the first 16 characters
@@ -39,7 +38,7 @@ func appendHashedChain(out []byte, prefix, kind, spn, proto string, ep netip.Add
 }
 
 // name writes a hashed chain name into the arena's text and returns it.
-func (a *arena) name(prefix, kind, spn, proto string, ep netip.AddrPort) string {
+func (a *arena) name(prefix, kind, spn, proto, ep string) string {
 	start := len(a.text)
 	a.text = appendHashedChain(a.text, prefix, kind, spn, proto, ep)
 	return a.textView(start)
@@ -76,36 +75,63 @@ func checkPrefix(p string) error {
 type portNames struct {
 	spn               string // "ns/name:port"
 	proto             string // "tcp"
+	protoArg          string // "-p tcp"
+	dnatArg           string // "-m tcp -j DNAT --to-destination"
 	svc, svl, ext, fw string
 	prefix, protoUp   string
 }
 
 // newPortNames writes the port's chain names into a's text.
 func newPortNames(a *arena, prefix, spn string, proto servicemodel.Protocol) portNames {
-	n := portNames{spn: spn, proto: lowerProtocol(proto), prefix: prefix, protoUp: string(proto)}
-	n.svc = a.name(prefix, kindSVC, spn, n.protoUp, netip.AddrPort{})
+	n := portNames{spn: spn, prefix: prefix, protoUp: string(proto)}
+	n.proto, n.protoArg, n.dnatArg = protocolArgs(proto)
+	n.svc = a.name(prefix, kindSVC, spn, n.protoUp, "")
 	n.svl = a.kindName(prefix, kindSVL, n.svc, kindSVC)
 	n.ext = a.kindName(prefix, kindEXT, n.svc, kindSVC)
 	n.fw = a.kindName(prefix, kindFW, n.svc, kindSVC)
 	return n
 }
 
-// lowerProtocol returns the protocol as "-p" and "-m" take it.
-func lowerProtocol(p servicemodel.Protocol) string {
+// protocolArgs returns the protocol as "-p" and "-m" take it, "-p P" and
+// the DNAT rule's "-m P -j DNAT --to-destination".
+func protocolArgs(p servicemodel.Protocol) (proto, pArg, dnatArg string) {
 	switch p {
 	case servicemodel.TCP:
-		return "tcp"
+		return "tcp", "-p tcp", "-m tcp -j DNAT --to-destination"
 	case servicemodel.UDP:
-		return "udp"
+		return "udp", "-p udp", "-m udp -j DNAT --to-destination"
 	case servicemodel.SCTP:
-		return "sctp"
+		return "sctp", "-p sctp", "-m sctp -j DNAT --to-destination"
 	}
-	return strings.ToLower(string(p))
+	proto = strings.ToLower(string(p))
+	return proto, "-p " + proto, "-m " + proto + " -j DNAT --to-destination"
 }
 
-// sep returns the SEP chain name of an endpoint, written into a's text.
-func (n portNames) sep(a *arena, ep netip.AddrPort) string {
+// sep returns the SEP chain name of an endpoint ("addr:port"), written
+// into a's text.
+func (n portNames) sep(a *arena, ep string) string {
 	return a.name(n.prefix, kindSEP, n.spn, n.protoUp, ep)
+}
+
+// epText is an endpoint as rules spell it, written into the arena's text.
+type epText struct {
+	addrPort string // "10.0.0.1:80", "[fd00::1]:80"
+	addr     string // "10.0.0.1", "fd00::1"
+}
+
+// endpointText writes an endpoint's text into a's text.
+func (a *arena) endpointText(ap netip.AddrPort) epText {
+	start := len(a.text)
+	a.text = ap.AppendTo(a.text)
+	t := epText{addrPort: a.textView(start)}
+	if ip := ap.Addr(); ip.Is4() {
+		t.addr = t.addrPort[:strings.LastIndexByte(t.addrPort, ':')]
+	} else {
+		start = len(a.text)
+		a.text = ip.AppendTo(a.text)
+		t.addr = a.textView(start)
+	}
+	return t
 }
 
 func hostPrefix(a netip.Addr) string { return netip.PrefixFrom(a, a.BitLen()).String() }

@@ -24,7 +24,8 @@ type svcWriter struct {
 	pool   []ruleWriter  // the current port's writers (never moved once handed out)
 	chains []*ruleWriter // the port's nat chains, in order
 	shared [numShared]*ruleWriter
-	seps   []string // SEP chain names of the endpoint set being written
+	seps    []string // SEP chain names of the endpoint set being written
+	epTexts []epText // and its endpoints' text
 	// the chains the frontends jump to
 	internal, external string
 }
@@ -133,28 +134,29 @@ func (w *svcWriter) choiceChain(name string, eps []rulegen.Endpoint, clusterIPMa
 	}
 	rw := w.newChain(name, n)
 	// the SEP chains first, so that each chain's lines are one run
-	sepNames := w.seps[:0]
+	sepNames, texts := w.seps[:0], w.epTexts[:0]
 	for _, ep := range eps {
-		sep := w.n.sep(w.a, ep.AddrPort())
-		sepNames = append(sepNames, sep)
+		text := w.a.endpointText(ep.AddrPort())
+		sep := w.n.sep(w.a, text.addrPort)
+		sepNames, texts = append(sepNames, sep), append(texts, text)
 		if !w.hasChain(sep) {
-			w.sepChain(sep, ep)
+			w.sepChain(sep, ep, text)
 		}
 	}
-	w.seps = sepNames
+	w.seps, w.epTexts = sepNames, texts
 	if clusterIPMasq {
 		w.masqRule(rw)
 	}
 	if w.pp.Affinity > 0 {
 		secs := strconv.Itoa(int(w.pp.Affinity.Seconds()))
-		for i, ep := range eps {
-			rw.begin().commentEP(w.n.spn, ep.AddrPort()).
+		for i := range eps {
+			rw.begin().commentEP(w.n.spn, texts[i].addrPort).
 				a("-m", "recent", "--rcheck", "--seconds", secs, "--reap", "--name", sepNames[i], "--mask", r.hostMask(), "--rsource").
 				jump(sepNames[i])
 		}
 	}
-	for i, ep := range eps {
-		rw.begin().commentEP(w.n.spn, ep.AddrPort())
+	for i := range eps {
+		rw.begin().commentEP(w.n.spn, texts[i].addrPort)
 		if n := len(eps) - i; n > 1 {
 			rw.a("-m", "statistic", "--mode", "random", "--probability", r.probability(n))
 		}
@@ -185,15 +187,15 @@ func (w *svcWriter) masqRule(rw *ruleWriter) {
 	w.dport(rw.a("-p", w.n.proto).comment(w.n.spn, " cluster IP"), pp.Port).jump(r.markMasq)
 }
 
-func (w *svcWriter) sepChain(name string, ep rulegen.Endpoint) {
+func (w *svcWriter) sepChain(name string, ep rulegen.Endpoint, text epText) {
 	r := w.r
 	rw := w.newChain(name, 2)
-	rw.begin().host("-s", ep.Addr).comment(w.n.spn).jump(r.markMasq)
-	rw.begin().a("-p", w.n.proto).comment(w.n.spn)
+	rw.begin().hostText("-s", text.addr, ep.Addr).comment(w.n.spn).jump(r.markMasq)
+	rw.begin().a(w.n.protoArg).comment(w.n.spn)
 	if w.pp.Affinity > 0 {
 		rw.a("-m", "recent", "--set", "--name", name, "--mask", r.hostMask(), "--rsource")
 	}
-	rw.a("-m", w.n.proto, "-j", "DNAT", "--to-destination").addrPort(ep.AddrPort())
+	rw.a(w.n.dnatArg, text.addrPort)
 	rw.cur.target = "DNAT"
 	rw.end()
 }

@@ -79,9 +79,28 @@ func (w *ruleWriter) host(flag string, addr netip.Addr) *ruleWriter {
 	*b = append(*b, flag...)
 	*b = append(*b, ' ')
 	*b = addr.AppendTo(*b)
-	*b = append(*b, '/')
-	*b = strconv.AppendInt(*b, int64(addr.BitLen()), 10)
+	*b = append(*b, hostLen(addr)...)
 	return w
+}
+
+// hostText appends "-s A/32" where text is the address as AppendTo
+// prints it.
+func (w *ruleWriter) hostText(flag, text string, addr netip.Addr) *ruleWriter {
+	w.sep()
+	b := w.buf()
+	*b = append(*b, flag...)
+	*b = append(*b, ' ')
+	*b = append(*b, text...)
+	*b = append(*b, hostLen(addr)...)
+	return w
+}
+
+// hostLen is the prefix length suffix of a host address.
+func hostLen(addr netip.Addr) string {
+	if addr.Is4() {
+		return "/32"
+	}
+	return "/128"
 }
 
 // prefix appends "-s P" for a network.
@@ -97,7 +116,7 @@ func (w *ruleWriter) prefix(flag string, p netip.Prefix) *ruleWriter {
 // comment appends "-m comment --comment C" with C the concatenation of
 // parts, quoted as iptables-save does.
 func (w *ruleWriter) comment(parts ...string) *ruleWriter {
-	w.a("-m", "comment", "--comment")
+	w.a("-m comment --comment")
 	w.sep()
 	b := w.buf()
 	safe := true
@@ -153,19 +172,19 @@ func needsEscape(s string) bool {
 }
 
 // commentEP appends the comment "<spn> -> <addr:port>" without building it
-// as a separate string.
-func (w *ruleWriter) commentEP(spn string, ap netip.AddrPort) *ruleWriter {
+// as a separate string; ap is the endpoint as AddrPort.AppendTo prints it.
+func (w *ruleWriter) commentEP(spn, ap string) *ruleWriter {
 	if needsEscape(spn) {
-		return w.comment(spn, " -> ", ap.String())
+		return w.comment(spn, " -> ", ap)
 	}
-	w.a("-m", "comment", "--comment")
+	w.a("-m comment --comment")
 	w.sep()
 	b := w.buf()
 	*b = append(*b, '"')
 	w.cur.cStart = len(*b)
 	*b = append(*b, spn...)
 	*b = append(*b, " -> "...)
-	*b = ap.AppendTo(*b)
+	*b = append(*b, ap...)
 	w.cur.cEnd = len(*b)
 	*b = append(*b, '"')
 	return w
@@ -178,12 +197,7 @@ func (w *ruleWriter) int(n int64) *ruleWriter {
 	return w
 }
 
-// addrPort appends an endpoint as DNAT's --to-destination wants it.
-func (w *ruleWriter) addrPort(ap netip.AddrPort) *ruleWriter {
-	w.sep()
-	*w.buf() = ap.AppendTo(*w.buf())
-	return w
-}
+
 
 // jump appends "-j T" and ends the rule.
 func (w *ruleWriter) jump(target string, extra ...string) {
