@@ -16,14 +16,14 @@ type fragment struct {
 
 // svcWriter renders PortPlans, one after another, into one worker's arena.
 type svcWriter struct {
-	r      *renderer
-	a      *arena
-	pp     *rulegen.PortPlan
-	n      portNames
-	frag   *fragment
-	pool   []ruleWriter  // the current port's writers (never moved once handed out)
-	chains []*ruleWriter // the port's nat chains, in order
-	shared [numShared]*ruleWriter
+	r       *renderer
+	a       *arena
+	pp      *rulegen.PortPlan
+	n       portNames
+	frag    *fragment
+	pool    []ruleWriter  // the current port's writers (never moved once handed out)
+	chains  []*ruleWriter // the port's nat chains, in order
+	shared  [numShared]*ruleWriter
 	seps    []string // SEP chain names of the endpoint set being written
 	epTexts []epText // and its endpoints' text
 	// the chains the frontends jump to

@@ -197,8 +197,6 @@ func (w *ruleWriter) int(n int64) *ruleWriter {
 	return w
 }
 
-
-
 // jump appends "-j T" and ends the rule.
 func (w *ruleWriter) jump(target string, extra ...string) {
 	w.a("-j", target)
