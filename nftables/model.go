@@ -2,7 +2,6 @@ package nftables
 
 import (
 	"fmt"
-	"sync"
 	"time"
 )
 
@@ -203,8 +202,7 @@ type Chain struct {
 	Hook  *Hook
 	Rules []Rule
 
-	hashOnce sync.Once
-	hash     uint64
+	hash uint64 // of the hook and rules, cached by contentHash (atomic)
 }
 
 // Rule is a list of statements and an optional comment.

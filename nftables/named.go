@@ -1,14 +1,24 @@
 package nftables
 
+// namedItem is what a named collection holds: a value that knows its name
+// (the name it is stored under).
+type namedItem interface {
+	comparable
+	itemName() string
+}
+
+func (c *Chain) itemName() string { return c.Name }
+func (s *Set) itemName() string   { return s.Name }
+
 // named is an insertion-ordered collection indexed by name. A clone is an
 // overlay on its parent (which must not change afterwards): it records only
 // its own additions, replacements and removals, so cloning a table of 100k
 // chains to change one costs O(1); every maxDepth clones it is flattened.
-type named[T comparable] struct {
+// An item's name is the name it is stored under.
+type named[T namedItem] struct {
 	parent   *named[T]
 	depth    int
-	items    []T
-	names    []string
+	items    []T            // own items, in order; those idx does not point at are removed
 	idx      map[string]int // own live items
 	override map[string]T   // parent items replaced here
 	removed  map[string]bool
@@ -43,7 +53,6 @@ func (n *named[T]) reserve(size int) {
 	if n.idx == nil && size > 0 {
 		n.idx = make(map[string]int, size)
 		n.items = make([]T, 0, size)
-		n.names = make([]string, 0, size)
 	}
 }
 
@@ -63,7 +72,6 @@ func (n *named[T]) add(name string, v T) bool {
 		return false
 	}
 	n.items = append(n.items, v)
-	n.names = append(n.names, name)
 	n.count++
 	return true
 }
@@ -71,8 +79,8 @@ func (n *named[T]) add(name string, v T) bool {
 // lastPos returns the position of name's live item, the last one of that
 // name (an earlier one was removed).
 func (n *named[T]) lastPos(name string) int {
-	for i := len(n.names) - 1; i >= 0; i-- {
-		if n.names[i] == name {
+	for i := len(n.items) - 1; i >= 0; i-- {
+		if n.items[i].itemName() == name {
 			return i
 		}
 	}
@@ -133,9 +141,10 @@ func (n *named[T]) each(f func(name string, v T)) {
 			f(name, v)
 		})
 	}
-	for pos, name := range n.names {
+	for pos, v := range n.items {
+		name := v.itemName()
 		if i, ok := n.idx[name]; ok && i == pos {
-			f(name, n.items[i])
+			f(name, v)
 		}
 	}
 }
@@ -145,11 +154,10 @@ func (n *named[T]) clone() named[T] {
 	if n.depth < maxDepth {
 		return named[T]{parent: n, depth: n.depth + 1, count: n.count}
 	}
-	c := named[T]{idx: make(map[string]int, n.count), items: make([]T, 0, n.count), names: make([]string, 0, n.count)}
+	c := named[T]{idx: make(map[string]int, n.count), items: make([]T, 0, n.count)}
 	n.each(func(name string, v T) {
 		c.idx[name] = len(c.items)
 		c.items = append(c.items, v)
-		c.names = append(c.names, name)
 	})
 	c.count = len(c.items)
 	return c

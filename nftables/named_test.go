@@ -19,22 +19,22 @@ func TestNamedMatchesReference(t *testing.T) {
 	find := func(name string) int {
 		return slices.IndexFunc(ref, func(e entry) bool { return e.name == name })
 	}
-	n := &named[int]{}
-	var old []*named[int] // earlier clones' parents must keep their content
+	n := &named[*testItem]{}
+	var old []*named[*testItem] // earlier clones' parents must keep their content
 	var oldRef [][]entry
 	for step := 0; step < 3000; step++ {
 		name := fmt.Sprint("c", r.IntN(60))
 		v := r.IntN(1000) + 1
 		switch r.IntN(5) {
 		case 0:
-			if ok := n.add(name, v); ok != (find(name) < 0) {
+			if ok := n.add(name, &testItem{name, v}); ok != (find(name) < 0) {
 				t.Fatalf("step %d: add %s = %v", step, name, ok)
 			}
 			if find(name) < 0 {
 				ref = append(ref, entry{name, v})
 			}
 		case 1:
-			n.replace(name, v)
+			n.replace(name, &testItem{name, v})
 			if i := find(name); i >= 0 {
 				ref[i].v = v
 			} else {
@@ -55,11 +55,11 @@ func TestNamedMatchesReference(t *testing.T) {
 		for _, e := range ref {
 			want = append(want, e.v)
 		}
-		if got := n.list(); !slices.Equal(got, want) || n.len() != len(want) {
+		if got := values(n.list()); !slices.Equal(got, want) || n.len() != len(want) {
 			t.Fatalf("step %d: list %v (len %d), want %v", step, got, n.len(), want)
 		}
-		if got, ok := n.get(name); ok != (find(name) >= 0) || ok && got != ref[find(name)].v {
-			t.Fatalf("step %d: get %s = %d %v", step, name, got, ok)
+		if got, ok := n.get(name); ok != (find(name) >= 0) || ok && got.v != ref[find(name)].v {
+			t.Fatalf("step %d: get %s = %v %v", step, name, got, ok)
 		}
 	}
 	for i, o := range old {
@@ -67,8 +67,23 @@ func TestNamedMatchesReference(t *testing.T) {
 		for _, e := range oldRef[i] {
 			want = append(want, e.v)
 		}
-		if got := o.list(); !slices.Equal(got, want) {
+		if got := values(o.list()); !slices.Equal(got, want) {
 			t.Fatalf("clone %d changed its parent: %v, want %v", i, got, want)
 		}
 	}
+}
+
+type testItem struct {
+	name string
+	v    int
+}
+
+func (i *testItem) itemName() string { return i.name }
+
+func values(items []*testItem) []int {
+	var out []int
+	for _, i := range items {
+		out = append(out, i.v)
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"io"
 	"strings"
+	"sync/atomic"
 )
 
 // Print writes the ruleset as an `nft -f` script that replaces each of its
@@ -257,18 +258,23 @@ func (c *Chain) String() string {
 	return b.String()
 }
 
-// contentHash hashes the chain's hook and rules (cached: chains are immutable once handed over).
+// contentHash hashes the chain's hook and rules (cached: chains are
+// immutable once handed over; zero means not yet computed, so a hash of
+// zero is stored as one, and goroutines racing to compute it store the same
+// value).
 func (c *Chain) contentHash(fam Family) uint64 {
-	c.hashOnce.Do(func() {
-		h := fnv.New64a()
-		if c.Hook != nil {
-			_, _ = io.WriteString(h, c.Hook.String())
-		}
-		for _, r := range c.Rules {
-			_, _ = io.WriteString(h, "\n")
-			_, _ = io.WriteString(h, ruleText(fam, r))
-		}
-		c.hash = h.Sum64()
-	})
-	return c.hash
+	if v := atomic.LoadUint64(&c.hash); v != 0 {
+		return v
+	}
+	h := fnv.New64a()
+	if c.Hook != nil {
+		_, _ = io.WriteString(h, c.Hook.String())
+	}
+	for _, r := range c.Rules {
+		_, _ = io.WriteString(h, "\n")
+		_, _ = io.WriteString(h, ruleText(fam, r))
+	}
+	v := max(h.Sum64(), 1)
+	atomic.StoreUint64(&c.hash, v)
+	return v
 }

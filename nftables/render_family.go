@@ -90,8 +90,9 @@ func (fr *famRenderer) renderAll(names []servicemodel.ServicePortName, sps []*ru
 			s := shardOf(name, n)
 			shardOfPort[i] = int32(s)
 			counts[s]++
-			sizes[s][0] += max(len(pp.ClusterEndpoints), len(pp.LocalEndpoints)) + 3
-			sizes[s][1] += 2
+			ps := portSize(pp)
+			sizes[s][0] += ps.chains
+			sizes[s][1] += ps.sets
 		}
 	}
 	const chunk = 128
@@ -145,7 +146,7 @@ func (fr *famRenderer) renderChunk(sps []*rulegen.ServicePlan, frags []*fragment
 // for about size chains and sets.
 func (fr *famRenderer) newShard(s int, size [2]int, ports int) *shardState {
 	t := NewTable(fr.fam, fr.r.opts.ShardName(s))
-	t.Reserve(size[0]+16, size[1]+8)
+	t.Reserve(size[0]+6, size[1]+2) // and the static chains and maps
 	for _, c := range fr.staticChains(s) {
 		_ = t.AddChain(c) // static names are valid and distinct
 	}
