@@ -1,6 +1,7 @@
 package ipvs
 
 import (
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -16,6 +17,9 @@ type desired struct {
 	b     *builder
 	plan  *rulegen.Plan
 	ports map[servicemodel.ServicePortName][2]*portContrib // per family: IPv4, IPv6
+	// cuts names the ports with ETP=Local short-circuits (in their
+	// contributions), which the companion rules list.
+	cuts  map[servicemodel.ServicePortName]struct{}
 	rules map[iptables.Family]*iptables.Ruleset
 }
 
@@ -76,6 +80,7 @@ func (b *Backend) updateDesired(plan *rulegen.Plan, names []servicemodel.Service
 		} else {
 			d.ports[n] = next
 		}
+		d.noteCuts(n, next)
 	}
 	d.plan = plan
 	if cuts {
@@ -126,7 +131,8 @@ func (b *Backend) renderAll(plan *rulegen.Plan) (*desired, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &desired{b: bl, plan: plan, ports: make(map[servicemodel.ServicePortName][2]*portContrib, plan.Len())}
+	d := &desired{b: bl, plan: plan, ports: make(map[servicemodel.ServicePortName][2]*portContrib, plan.Len()),
+		cuts: map[servicemodel.ServicePortName]struct{}{}}
 	bl.trackClaims()
 	chunks, loops := bl.r.renderChunks(plan, plan.Names(), true)
 	bl.addChunks(chunks, loops)
@@ -136,16 +142,40 @@ func (b *Backend) renderAll(plan *rulegen.Plan) (*desired, error) {
 			v := d.ports[at.name]
 			v[at.family] = c
 			d.ports[at.name] = v
+			if len(c.shortcuts) > 0 {
+				d.cuts[at.name] = struct{}{}
+			}
 		}
 	}
 	d.renderRules(plan)
 	return d, nil
 }
 
+// noteCuts records whether port n's contributions have short-circuits.
+func (d *desired) noteCuts(n servicemodel.ServicePortName, cs [2]*portContrib) {
+	for _, c := range cs {
+		if c != nil && len(c.shortcuts) > 0 {
+			d.cuts[n] = struct{}{}
+			return
+		}
+	}
+	delete(d.cuts, n)
+}
+
+// renderRules renders the companion rules, with the short-circuits of the
+// ports that have some in name order: a cost that follows their number,
+// not the plan's.
 func (d *desired) renderRules(plan *rulegen.Plan) {
+	names := slices.SortedFunc(maps.Keys(d.cuts), servicemodel.ServicePortName.Compare)
 	d.rules = map[iptables.Family]*iptables.Ruleset{}
-	for _, f := range []iptables.Family{iptables.IPv4, iptables.IPv6} {
-		d.rules[f] = d.b.companion(plan, f, d.b.allShortcuts(plan, f))
+	for i, f := range []iptables.Family{iptables.IPv4, iptables.IPv6} {
+		var cuts []shortcut
+		for _, n := range names {
+			if c := d.ports[n][i]; c != nil {
+				cuts = append(cuts, c.shortcuts...)
+			}
+		}
+		d.rules[f] = d.b.companion(plan, f, cuts)
 	}
 }
 

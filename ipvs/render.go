@@ -193,20 +193,3 @@ func (b *builder) remove(c *portContrib) {
 	}
 }
 
-// allShortcuts collects the ETP=Local short-circuits of a family, in name order.
-func (b *builder) allShortcuts(plan *rulegen.Plan, f iptables.Family) []shortcut {
-	var out []shortcut
-	for _, pp := range plan.Ports(modelFamily(f)) {
-		if pp.ExternalLocal {
-			out = append(out, b.r.render(pp).shortcuts...)
-		}
-	}
-	return out
-}
-
-func modelFamily(f iptables.Family) servicemodel.IPFamily {
-	if f == iptables.IPv6 {
-		return servicemodel.IPv6
-	}
-	return servicemodel.IPv4
-}
