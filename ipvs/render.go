@@ -192,4 +192,3 @@ func (b *builder) remove(c *portContrib) {
 		}
 	}
 }
-
