@@ -16,6 +16,9 @@ type arena struct {
 	ptrs   []*Chain
 	frags  []fragment
 	grow   int // ports rendered so far, to size the next pages
+	// quotedSpn is the current port's name when a comment starting with
+	// it is quoted and needs no escape (checked once per port)
+	quotedSpn string
 }
 
 // Page size limits: text in bytes, the others in elements.

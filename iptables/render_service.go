@@ -43,6 +43,10 @@ func (w *svcWriter) renderPort(pp *rulegen.PortPlan) *fragment {
 		w.pool = make([]ruleWriter, 0, need+8)
 	}
 	w.n = newPortNames(w.a, r.prefix, pp.Name.String(), pp.Protocol)
+	w.a.quotedSpn = ""
+	if !saveStringSafe(w.n.spn) && !needsEscape(w.n.spn) {
+		w.a.quotedSpn = w.n.spn
+	}
 	w.endpointChains()
 	w.externalChain()
 	for _, fe := range pp.Frontends {

@@ -118,6 +118,9 @@ func (w *ruleWriter) prefix(flag string, p netip.Prefix) *ruleWriter {
 func (w *ruleWriter) comment(parts ...string) *ruleWriter {
 	w.a("-m comment --comment")
 	w.sep()
+	if len(parts) > 0 && parts[0] != "" && parts[0] == w.ar.quotedSpn && !needsEscape(parts[1:]...) {
+		return w.quoted(parts...)
+	}
 	b := w.buf()
 	safe := true
 	for _, p := range parts {
@@ -160,12 +163,28 @@ func (w *ruleWriter) comment(parts ...string) *ruleWriter {
 	return w
 }
 
-// needsEscape reports whether s holds a character iptables-save escapes
-// inside a quoted string.
-func needsEscape(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '"' || c == '\\' || c == '\'' {
-			return true
+// quoted appends the comment value "<parts>", which needs quotes and no
+// escape.
+func (w *ruleWriter) quoted(parts ...string) *ruleWriter {
+	b := w.buf()
+	*b = append(*b, '"')
+	w.cur.cStart = len(*b)
+	for _, p := range parts {
+		*b = append(*b, p...)
+	}
+	w.cur.cEnd = len(*b)
+	*b = append(*b, '"')
+	return w
+}
+
+// needsEscape reports whether the strings hold a character iptables-save
+// escapes inside a quoted string.
+func needsEscape(ss ...string) bool {
+	for _, s := range ss {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c == '"' || c == '\\' || c == '\'' {
+				return true
+			}
 		}
 	}
 	return false
@@ -174,20 +193,12 @@ func needsEscape(s string) bool {
 // commentEP appends the comment "<spn> -> <addr:port>" without building it
 // as a separate string; ap is the endpoint as AddrPort.AppendTo prints it.
 func (w *ruleWriter) commentEP(spn, ap string) *ruleWriter {
-	if needsEscape(spn) {
+	if spn != w.ar.quotedSpn && needsEscape(spn) {
 		return w.comment(spn, " -> ", ap)
 	}
 	w.a("-m comment --comment")
 	w.sep()
-	b := w.buf()
-	*b = append(*b, '"')
-	w.cur.cStart = len(*b)
-	*b = append(*b, spn...)
-	*b = append(*b, " -> "...)
-	*b = append(*b, ap...)
-	w.cur.cEnd = len(*b)
-	*b = append(*b, '"')
-	return w
+	return w.quoted(spn, " -> ", ap)
 }
 
 // int appends a number argument.
