@@ -212,10 +212,12 @@ func (td *tableDiff) payload(full bool) (*TablePayload, error) {
 	if len(declared) > 0 {
 		tp.Ops = append(tp.Ops, Op{Kind: OpDeclare, Chains: declared})
 	}
-	tp.Changes = make([]Change, 0, len(declared)+len(td.kept)+16)
-	for _, c := range td.added {
-		tp.Changes = append(tp.Changes, Change{Kind: ChainAdded, Chain: c.Name, NewRules: len(c.Rules)})
-	}
+	tp.Changes = make([]Change, len(td.added), len(declared)+len(td.kept)+16)
+	forSplit(len(td.added), splitWorkers(len(td.added), diffParallelMin), func(_, lo, hi int) {
+		for i, c := range td.added[lo:hi] {
+			tp.Changes[lo+i] = Change{Kind: ChainAdded, Chain: c.Name, NewRules: len(c.Rules)}
+		}
+	})
 	for _, c := range td.rewritten {
 		tp.Changes = append(tp.Changes, Change{Kind: ChainRewritten, Chain: c.Name,
 			OldRules: len(td.cur.chains[c.Name].Rules), NewRules: len(c.Rules)})
