@@ -119,12 +119,11 @@ func (w *portWriter) frontendElems() {
 // names from the arena's text.
 func (w *portWriter) endpointNames() {
 	pp := w.pp
-	w.eps, w.spans = w.eps[:0], w.spans[:0]
 	n := len(pp.ClusterEndpoints) + len(pp.LocalEndpoints)
+	w.eps, w.spans, w.indexed = w.eps[:0], w.spans[:0], n > 16
 	if n == 0 {
 		return
 	}
-	w.indexed = n > 16
 	if w.indexed {
 		if w.epIndex == nil {
 			w.epIndex = make(map[netip.AddrPort]int, n)

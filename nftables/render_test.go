@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/proxykit/proxykit/internal/fixture"
 	"github.com/proxykit/proxykit/internal/flowtable"
 	"github.com/proxykit/proxykit/internal/sample"
 	"github.com/proxykit/proxykit/rulegen"
@@ -148,4 +149,58 @@ func TestShardBalance(t *testing.T) {
 			t.Errorf("shard %d holds %d of %d services", i, c, n)
 		}
 	}
+}
+
+// TestRenderWriterReuse: a full render, whose writers serve many ports in
+// turn from shared arenas, renders every port exactly as a fresh writer
+// does, with endpoint counts on both sides of the indexed-lookup threshold
+// and endpoints that several services share.
+func TestRenderWriterReuse(t *testing.T) {
+	c, _ := fixturePlan(t, 300, 20)
+	for i := 0; i < 300; i++ {
+		es := *c.Slices[i]
+		switch i % 3 {
+		case 0: // 3 endpoints
+			es.Endpoints = es.Endpoints[:3]
+		case 1: // service 1's endpoints
+			es.Endpoints = c.Slices[1].Endpoints
+		}
+		must(c.Tracker.SetSlice(&es))
+	}
+	snap, _ := c.Tracker.Snapshot()
+	plan, err := rulegen.Compile(snap, fixture.Node(), fixture.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := newRenderer(RenderOptions{Shards: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, _ := r.update(plan, nil)
+	fr := r.fams[0]
+	for _, name := range plan.Names() {
+		sp, _ := plan.Get(name)
+		pp := sp.V4
+		if pp == nil {
+			continue
+		}
+		f := fr.newPortWriter(newArena(portSize(pp))).render(pp)
+		tb := rs.Tables[shardOf(name, 4)]
+		for _, ch := range f.chains {
+			if got := tb.Chain(ch.Name); got == nil || got.String() != ch.String() {
+				t.Fatalf("%s: chain %s differs:\n%v\nwant\n%s", name, ch.Name, got, ch)
+			}
+		}
+		for _, s := range f.sets {
+			if got := tb.Set(s.Name); got == nil || setText(got) != setText(s) {
+				t.Fatalf("%s: set %s differs", name, s.Name)
+			}
+		}
+	}
+}
+
+func setText(s *Set) string {
+	var b strings.Builder
+	s.print(&b)
+	return b.String()
 }
