@@ -59,7 +59,7 @@ func Diff(current, desired *State, opts DiffOptions) Ops {
 			forEachKey(current.Sets, desired.Sets, other.set)
 			forEachPair(current.Addresses, desired.Addresses, other.addressPair)
 		})
-		forEachPair(current.Services, desired.Services, d.servicePair)
+		d.diffServices()
 		wg.Wait()
 		maps.Copy(d.buckets, other.buckets)
 	}
