@@ -3,6 +3,7 @@ package nftables
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -203,4 +204,52 @@ func setText(s *Set) string {
 	var b strings.Builder
 	s.print(&b)
 	return b.String()
+}
+
+// TestRenderSharedKeyFirstWins: in one table, a frontend two services
+// claim (an external IP on the same port) goes to the first in name order,
+// in a full render and after the first one goes away incrementally.
+func TestRenderSharedKeyFirstWins(t *testing.T) {
+	c, _ := fixturePlan(t, 50, 2)
+	ip := netip.MustParseAddr("198.51.100.7")
+	for _, i := range []int{7, 3} {
+		svc := *c.Services[i]
+		svc.ExternalIPs = []netip.Addr{ip}
+		c.Services[i] = &svc
+		must(c.Tracker.SetService(&svc))
+	}
+	snap, _ := c.Tracker.Snapshot()
+	plan, err := rulegen.Compile(snap, fixture.Node(), fixture.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := RenderOptions{Shards: 1}
+	r, err := newRenderer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := keyString([]Value{IP(ip), Proto(6), Port(80)})
+	target := func(rs *Ruleset) string {
+		var chains []string
+		for _, e := range rs.Tables[0].Set(mapServiceIPs).Elements {
+			if keyString(e.Key) == key {
+				chains = append(chains, e.Verdict.Chain)
+			}
+		}
+		return strings.Join(chains, ",") // one element, or the test fails
+	}
+	first, second := c.Services[3].Name, c.Services[7].Name // ns-3/svc-3 < ns-7/svc-7
+	full, _ := r.update(plan, nil)
+	if got, want := target(full), "external-"+first.Namespace+"/"+first.Name+"/tcp/80"; got != want {
+		t.Fatalf("full render: %s goes to %q, want %q", key, got, want)
+	}
+	c.Tracker.DeleteService(first)
+	snap, changed := c.Tracker.Snapshot()
+	if plan, err = plan.Update(snap, changed); err != nil {
+		t.Fatal(err)
+	}
+	incr, _ := r.update(plan, changed)
+	if got, want := target(incr), "external-"+second.Namespace+"/"+second.Name+"/tcp/80"; got != want {
+		t.Fatalf("after %s went: %s goes to %q, want %q", first, key, got, want)
+	}
 }
