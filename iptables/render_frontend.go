@@ -28,7 +28,7 @@ func (w *svcWriter) dst(rw *ruleWriter, fe rulegen.Frontend, what string) *ruleW
 	if fe.Addr.IsValid() {
 		rw.host("-d", fe.Addr)
 	}
-	return w.dport(rw.a("-p", w.n.proto).comment(w.n.spn, what), fe.Port)
+	return w.dport(rw.a(w.n.protoArg).comment(w.n.spn, what), fe.Port)
 }
 
 func (w *svcWriter) externalFrontend(fe rulegen.Frontend) {
@@ -74,11 +74,11 @@ func (w *svcWriter) nodePort(fe rulegen.Frontend) {
 	pp := w.pp
 	if w.firstNodePort(fe) {
 		if pp.HealthCheckNodePort != 0 {
-			w.dport(w.sharedW(filterNodePorts).a("-p", w.n.proto).comment(w.n.spn, " health check node port"),
+			w.dport(w.sharedW(filterNodePorts).a(w.n.protoArg).comment(w.n.spn, " health check node port"),
 				pp.HealthCheckNodePort).jump("ACCEPT")
 		}
 		if pp.HasEndpoints {
-			w.dport(w.sharedW(natNodePorts).a("-p", w.n.proto).comment(w.n.spn), fe.Port).jump(w.n.ext)
+			w.dport(w.sharedW(natNodePorts).a(w.n.protoArg).comment(w.n.spn), fe.Port).jump(w.n.ext)
 		}
 	}
 	if !pp.HasEndpoints {
@@ -103,7 +103,7 @@ func (w *svcWriter) nodePortDst(rw *ruleWriter, fe rulegen.Frontend, what string
 	if fe.Addr.IsValid() {
 		return w.dst(rw, fe, what)
 	}
-	return w.dport(rw.a("-p", w.n.proto, "-m", "addrtype", "--dst-type", "LOCAL").comment(w.n.spn, what), fe.Port)
+	return w.dport(rw.a(w.n.protoArg, "-m addrtype --dst-type LOCAL").comment(w.n.spn, what), fe.Port)
 }
 
 // verdict ends a rule with REJECT or DROP.

@@ -74,8 +74,8 @@ func checkPrefix(p string) error {
 // portNames holds the strings of one service port that many rules repeat.
 type portNames struct {
 	spn               string // "ns/name:port"
-	proto             string // "tcp"
 	protoArg          string // "-p tcp"
+	dportArg          string // "-m tcp --dport"
 	dnatArg           string // "-m tcp -j DNAT --to-destination"
 	svc, svl, ext, fw string
 	prefix, protoUp   string
@@ -84,7 +84,7 @@ type portNames struct {
 // newPortNames writes the port's chain names into a's text.
 func newPortNames(a *arena, prefix, spn string, proto servicemodel.Protocol) portNames {
 	n := portNames{spn: spn, prefix: prefix, protoUp: string(proto)}
-	n.proto, n.protoArg, n.dnatArg = protocolArgs(proto)
+	n.protoArg, n.dportArg, n.dnatArg = protocolArgs(proto)
 	n.svc = a.name(prefix, kindSVC, spn, n.protoUp, "")
 	n.svl = a.kindName(prefix, kindSVL, n.svc, kindSVC)
 	n.ext = a.kindName(prefix, kindEXT, n.svc, kindSVC)
@@ -92,19 +92,20 @@ func newPortNames(a *arena, prefix, spn string, proto servicemodel.Protocol) por
 	return n
 }
 
-// protocolArgs returns the protocol as "-p" and "-m" take it, "-p P" and
-// the DNAT rule's "-m P -j DNAT --to-destination".
-func protocolArgs(p servicemodel.Protocol) (proto, pArg, dnatArg string) {
+// protocolArgs returns "-p P", "-m P --dport" and the DNAT rule's
+// "-m P -j DNAT --to-destination" for a protocol (lower case, as iptables
+// takes it).
+func protocolArgs(p servicemodel.Protocol) (pArg, dportArg, dnatArg string) {
 	switch p {
 	case servicemodel.TCP:
-		return "tcp", "-p tcp", "-m tcp -j DNAT --to-destination"
+		return "-p tcp", "-m tcp --dport", "-m tcp -j DNAT --to-destination"
 	case servicemodel.UDP:
-		return "udp", "-p udp", "-m udp -j DNAT --to-destination"
+		return "-p udp", "-m udp --dport", "-m udp -j DNAT --to-destination"
 	case servicemodel.SCTP:
-		return "sctp", "-p sctp", "-m sctp -j DNAT --to-destination"
+		return "-p sctp", "-m sctp --dport", "-m sctp -j DNAT --to-destination"
 	}
-	proto = strings.ToLower(string(p))
-	return proto, "-p " + proto, "-m " + proto + " -j DNAT --to-destination"
+	proto := strings.ToLower(string(p))
+	return "-p " + proto, "-m " + proto + " --dport", "-m " + proto + " -j DNAT --to-destination"
 }
 
 // sep returns the SEP chain name of an endpoint ("addr:port"), written

@@ -104,7 +104,7 @@ func (w *svcWriter) sharedW(s sharedChain) *ruleWriter {
 
 // dport appends "-m tcp --dport N".
 func (w *svcWriter) dport(rw *ruleWriter, port int32) *ruleWriter {
-	return rw.a("-m", w.n.proto, "--dport").int(int64(port))
+	return rw.a(w.n.dportArg).int(int64(port))
 }
 
 // endpointChains writes the SVC (cluster) and SVL (local) chains and one SEP
@@ -162,7 +162,7 @@ func (w *svcWriter) choiceChain(name string, eps []rulegen.Endpoint, clusterIPMa
 	for i := range eps {
 		rw.begin().commentEP(w.n.spn, texts[i].addrPort)
 		if n := len(eps) - i; n > 1 {
-			rw.a("-m", "statistic", "--mode", "random", "--probability", r.probability(n))
+			rw.a("-m statistic --mode random --probability", r.probability(n))
 		}
 		rw.jump(sepNames[i])
 	}
@@ -188,7 +188,7 @@ func (w *svcWriter) masqRule(rw *ruleWriter) {
 	if len(local) > 0 && local[1] == "-i" {
 		rw.a(local...)
 	}
-	w.dport(rw.a("-p", w.n.proto).comment(w.n.spn, " cluster IP"), pp.Port).jump(r.markMasq)
+	w.dport(rw.a(w.n.protoArg).comment(w.n.spn, " cluster IP"), pp.Port).jump(r.markMasq)
 }
 
 func (w *svcWriter) sepChain(name string, ep rulegen.Endpoint, text epText) {

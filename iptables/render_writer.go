@@ -24,6 +24,7 @@ type ruleWriter struct {
 	linesStart, linesEnd int
 	base                 *byte
 	split                bool
+	linePrefix           string // "-A CHAIN ", once written
 }
 
 type ruleMeta struct {
@@ -50,9 +51,15 @@ func (w *ruleWriter) begin() *ruleWriter {
 	} else if w.linesEnd != len(*b) || w.base != unsafe.SliceData(*b) {
 		w.split = true
 	}
-	*b = append(*b, "-A "...)
-	*b = append(*b, w.chain...)
-	*b = append(*b, ' ')
+	if w.linePrefix == "" {
+		start := len(*b)
+		*b = append(*b, "-A "...)
+		*b = append(*b, w.chain...)
+		*b = append(*b, ' ')
+		w.linePrefix = bytesView((*b)[start:])
+	} else {
+		*b = append(*b, w.linePrefix...)
+	}
 	w.cur = ruleMeta{start: len(*b)}
 	return w
 }
@@ -210,7 +217,8 @@ func (w *ruleWriter) int(n int64) *ruleWriter {
 
 // jump appends "-j T" and ends the rule.
 func (w *ruleWriter) jump(target string, extra ...string) {
-	w.a("-j", target)
+	w.a("-j")
+	*w.buf() = append(append(*w.buf(), ' '), target...)
 	w.a(extra...)
 	w.cur.target = target
 	w.end()
