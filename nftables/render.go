@@ -154,7 +154,11 @@ func KubeProxyConfig(cfg rulegen.Config) rulegen.Config {
 //     than in filter base chains: each base chain costs the kernel a walk
 //     of its graph on every commit.
 //
-// The masquerade mark is set inline (`meta mark set meta mark | M`).
+// The masquerade mark is set inline (`meta mark set meta mark | M`). A
+// frontend two services claim (an external or load-balancer IP on the same
+// port, or the same NodePort) goes to the first of them in name order when
+// both are in one table; in different shards each table maps it, and which
+// table's hook sees the connection first is unspecified.
 func Render(plan *rulegen.Plan, opts RenderOptions) (*Ruleset, error) {
 	r, err := newRenderer(opts)
 	if err != nil {
