@@ -220,6 +220,10 @@ func TestFullPayloadPrintsLikeRuleByRule(t *testing.T) {
 					continue
 				}
 				for _, c := range o.Chains {
+					if o.Kind == OpDeclare {
+						want = appendDeclaration(want, c.Name, "", Counters{})
+						continue
+					}
 					if o.Kind != OpFill {
 						want = o.appendOne(want, c)
 						continue

@@ -329,8 +329,10 @@ func (o *Op) appendTo(b []byte) []byte {
 // appendOne appends the lines a multiple op writes for chain c.
 func (o *Op) appendOne(b []byte, c *Chain) []byte {
 	switch o.Kind {
-	case OpDeclare:
-		return appendDeclaration(b, c.Name, "", Counters{})
+	case OpDeclare: // what appendDeclaration(b, c.Name, "", Counters{}) writes
+		b = append(b, ':')
+		b = append(b, c.Name...)
+		return append(b, " - [0:0]\n"...)
 	case OpDeleteChain:
 		b = append(b, "-X "...)
 		b = append(b, c.Name...)
