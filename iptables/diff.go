@@ -126,6 +126,7 @@ type tableDiff struct {
 
 	added, rewritten, deleted []*Chain // added/rewritten: desired chains; deleted: current chains
 	kept                      []Change
+	inOrder                   bool // added and rewritten are in table order
 }
 
 func (td *tableDiff) ownedUser(name string) bool {
@@ -138,6 +139,7 @@ const diffParallelMin = 4096
 
 func (td *tableDiff) candidatesAll() {
 	des := td.des.ordered
+	td.inOrder = des != nil // then added and rewritten come out in table order
 	if des == nil {
 		des = make([]*Chain, 0, len(td.des.chains))
 		for _, d := range td.des.chains {
@@ -199,8 +201,10 @@ func (td *tableDiff) classify(name string, c, d *Chain) {
 // iptables-restore reaches it: declarations, built-in rule deletions and
 // insertions, the rules of declared chains, chain deletions.
 func (td *tableDiff) payload(full bool) (*TablePayload, error) {
-	sortBySeq(td.added)
-	sortBySeq(td.rewritten)
+	if !td.inOrder {
+		sortBySeq(td.added)
+		sortBySeq(td.rewritten)
+	}
 	sortBySeq(td.deleted)
 	if err := td.checkReferences(full); err != nil {
 		return nil, err

@@ -1,7 +1,5 @@
 package iptables
 
-import "slices"
-
 // Every change to a table's chains goes through put and remove, which keep
 // the table's reference counts (built on first use by refCount) in step.
 
@@ -37,13 +35,13 @@ func (t *Table) remove(name string) {
 	}
 }
 
-// setOrdered remembers chains as the table's order when they are exactly
-// its chains, each put once, in order.
+// setOrdered remembers chains, which were put in this order into the
+// empty table, as its order, when they are all its chains (no name came
+// twice).
 func (t *Table) setOrdered(chains []*Chain) {
-	if len(chains) != len(t.chains) || !slices.IsSortedFunc(chains, bySeq) {
-		return
+	if len(chains) == len(t.chains) {
+		t.ordered = chains
 	}
-	t.ordered = chains
 }
 
 // countRefs adds d to the reference count of every target of c's rules.
