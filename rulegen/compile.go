@@ -3,6 +3,7 @@ package rulegen
 import (
 	"net/netip"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/proxykit/proxykit/nat"
@@ -97,6 +98,9 @@ func (p *Plan) Update(snap *servicemodel.Snapshot, changed []servicemodel.Servic
 		}
 	}
 	next.entries = edit.Done()
+	if p.ready.Load() {
+		next.base, next.changed = p, slices.Clone(changed)
+	}
 	return next, nil
 }
 

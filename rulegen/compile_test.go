@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/proxykit/proxykit/nat"
 	"github.com/proxykit/proxykit/rulegen"
 	"github.com/proxykit/proxykit/servicemodel"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 func samplePlan(t testing.TB, mutate func(*rulegen.Config)) *rulegen.Plan {
@@ -171,6 +173,49 @@ func TestUpdateMatchesCompile(t *testing.T) {
 	updated, _ = updated.Update(snap, changed)
 	if _, ok := updated.Get(changed[0]); ok || updated.Len() != full.Len()-1 {
 		t.Fatal("deleted service still planned")
+	}
+}
+
+// An updated plan derives its sorted names from its base's: across
+// deletions, re-additions, renamed copies and endpoint changes, they equal
+// a full compile's, whether or not the base's names were asked for.
+func TestUpdateNamesMatchCompile(t *testing.T) {
+	c, err := fixture.New(200, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := rulegen.Compile(c.Snapshot, fixture.Node(), fixture.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svcs := c.Snapshot.Services()
+	steps := []func(){
+		func() { c.Tracker.DeleteService(svcs[7].Name) },
+		func() { c.Tracker.DeleteService(svcs[0].Name); c.Tracker.DeleteService(svcs[199].Name) },
+		func() { _ = c.Tracker.SetService(svcs[7]) },
+		func() {
+			cp := *svcs[3]
+			cp.Name.Name = "zz-copy"
+			_ = c.Tracker.SetService(&cp)
+			cp2 := *svcs[4]
+			cp2.Name = types.NamespacedName{Namespace: "a", Name: "aaa-copy"}
+			_ = c.Tracker.SetService(&cp2)
+		},
+		func() { _, _, _ = c.ChangeOneEndpoint(50, 1) },
+	}
+	for i, step := range steps {
+		step()
+		snap, changed := c.Tracker.Snapshot()
+		if i%2 == 0 {
+			plan.Names() // the base has its names: the update derives them
+		}
+		if plan, err = plan.Update(snap, changed); err != nil {
+			t.Fatal(err)
+		}
+		full, _ := rulegen.Compile(snap, fixture.Node(), fixture.Config())
+		if !slices.Equal(plan.Names(), full.Names()) {
+			t.Fatalf("step %d: names differ from a full compile: %d vs %d", i, len(plan.Names()), len(full.Names()))
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/proxykit/proxykit/nat"
@@ -20,6 +21,12 @@ type Plan struct {
 	entries servicemodel.COWMap[servicemodel.ServicePortName, *ServicePlan]
 	once    sync.Once
 	names   []servicemodel.ServicePortName
+	ready   atomic.Bool // names is set
+
+	// An updated plan whose base had its names sorted derives its own
+	// from them and changed (see Names); both are dropped then.
+	base    *Plan
+	changed []servicemodel.ServicePortName
 }
 
 // ServicePlan holds the per-family plans of one service port.
@@ -46,18 +53,51 @@ func (p *Plan) Get(name servicemodel.ServicePortName) (*ServicePlan, bool) {
 }
 
 // Names returns every planned service port's name, sorted. The slice is
-// shared: do not modify it.
+// shared: do not modify it. A plan made by Update from a plan whose names
+// were already asked for derives them in one pass over those (and the
+// changed names), instead of sorting them all again.
 func (p *Plan) Names() []servicemodel.ServicePortName {
 	p.once.Do(func() {
-		names := make([]servicemodel.ServicePortName, 0, p.entries.Len())
-		p.entries.Range(func(n servicemodel.ServicePortName, _ *ServicePlan) bool {
-			names = append(names, n)
-			return true
-		})
-		slices.SortFunc(names, servicemodel.ServicePortName.Compare)
-		p.names = names
+		if p.base != nil {
+			p.names = p.mergeNames(p.base.names, p.changed)
+		} else {
+			p.names = p.sortedNames()
+		}
+		p.base, p.changed = nil, nil
+		p.ready.Store(true)
 	})
 	return p.names
+}
+
+func (p *Plan) sortedNames() []servicemodel.ServicePortName {
+	names := make([]servicemodel.ServicePortName, 0, p.entries.Len())
+	p.entries.Range(func(n servicemodel.ServicePortName, _ *ServicePlan) bool {
+		names = append(names, n)
+		return true
+	})
+	slices.SortFunc(names, servicemodel.ServicePortName.Compare)
+	return names
+}
+
+// mergeNames returns p's names from its base's (sorted) and the names
+// that changed since: a base name that did not change stays; a changed
+// name is in when p plans it.
+func (p *Plan) mergeNames(base, changed []servicemodel.ServicePortName) []servicemodel.ServicePortName {
+	slices.SortFunc(changed, servicemodel.ServicePortName.Compare)
+	changed = slices.Compact(changed)
+	names := make([]servicemodel.ServicePortName, 0, p.entries.Len())
+	i := 0
+	for _, c := range changed {
+		at, found := slices.BinarySearchFunc(base[i:], c, servicemodel.ServicePortName.Compare)
+		names = append(names, base[i:i+at]...)
+		if i += at; found {
+			i++
+		}
+		if _, ok := p.entries.Get(c); ok {
+			names = append(names, c)
+		}
+	}
+	return append(names, base[i:]...)
 }
 
 // Ports returns the plans of one family in name order.
