@@ -136,14 +136,7 @@ func TestInvalidConfig(t *testing.T) {
 // TestUpdateMatchesCompile proves an incremental compile equals a full one
 // and shares the unchanged entries.
 func TestUpdateMatchesCompile(t *testing.T) {
-	c, err := fixture.New(300, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := rulegen.Compile(c.Snapshot, fixture.Node(), fixture.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, plan := fixturePlan(t, 300, 5)
 	snap, changed, err := c.ChangeOneEndpoint(42, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -180,14 +173,7 @@ func TestUpdateMatchesCompile(t *testing.T) {
 // deletions, re-additions, renamed copies and endpoint changes, they equal
 // a full compile's, whether or not the base's names were asked for.
 func TestUpdateNamesMatchCompile(t *testing.T) {
-	c, err := fixture.New(200, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := rulegen.Compile(c.Snapshot, fixture.Node(), fixture.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, plan := fixturePlan(t, 200, 3)
 	svcs := c.Snapshot.Services()
 	steps := []func(){
 		func() { c.Tracker.DeleteService(svcs[7].Name) },
@@ -209,6 +195,7 @@ func TestUpdateNamesMatchCompile(t *testing.T) {
 		if i%2 == 0 {
 			plan.Names() // the base has its names: the update derives them
 		}
+		var err error
 		if plan, err = plan.Update(snap, changed); err != nil {
 			t.Fatal(err)
 		}
