@@ -28,7 +28,7 @@ func BenchmarkCompile(b *testing.B) {
 // BenchmarkUpdateOneEndpoint measures Plan.Update after one endpoint of one
 // service changed, at 10k services × 10 endpoints.
 func BenchmarkUpdateOneEndpoint(b *testing.B) {
-	c, plan := fixturePlan(b, 10000, 10)
+	c, plan := fixture.Plan(b, 10000, 10)
 	snap, changed, err := c.ChangeOneEndpoint(5000, 1)
 	if err != nil {
 		b.Fatal(err)
@@ -45,7 +45,7 @@ func BenchmarkUpdateOneEndpoint(b *testing.B) {
 // endpoint change, at 10k services, derived from the base plan's names;
 // "sort" asks a fully compiled plan for them, the cost without the base.
 func BenchmarkUpdateNames(b *testing.B) {
-	c, plan := fixturePlan(b, 10000, 10)
+	c, plan := fixture.Plan(b, 10000, 10)
 	plan.Names()
 	snap, changed, err := c.ChangeOneEndpoint(5000, 1)
 	if err != nil {
@@ -67,19 +67,4 @@ func BenchmarkUpdateNames(b *testing.B) {
 			full.Names()
 		}
 	})
-}
-
-// fixturePlan returns a scale fixture of n services × m endpoints and its
-// compiled plan.
-func fixturePlan(tb testing.TB, n, m int) (*fixture.Cluster, *rulegen.Plan) {
-	tb.Helper()
-	c, err := fixture.New(n, m)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	plan, err := rulegen.Compile(c.Snapshot, fixture.Node(), fixture.Config())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return c, plan
 }

@@ -136,7 +136,7 @@ func TestInvalidConfig(t *testing.T) {
 // TestUpdateMatchesCompile proves an incremental compile equals a full one
 // and shares the unchanged entries.
 func TestUpdateMatchesCompile(t *testing.T) {
-	c, plan := fixturePlan(t, 300, 5)
+	c, plan := fixture.Plan(t, 300, 5)
 	snap, changed, err := c.ChangeOneEndpoint(42, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +173,7 @@ func TestUpdateMatchesCompile(t *testing.T) {
 // deletions, re-additions, renamed copies and endpoint changes, they equal
 // a full compile's, whether or not the base's names were asked for.
 func TestUpdateNamesMatchCompile(t *testing.T) {
-	c, plan := fixturePlan(t, 200, 3)
+	c, plan := fixture.Plan(t, 200, 3)
 	svcs := c.Snapshot.Services()
 	steps := []func(){
 		func() { c.Tracker.DeleteService(svcs[7].Name) },
