@@ -1,5 +1,7 @@
 package nftables
 
+import "hash/maphash"
+
 // namedItem is what a named collection holds: a value that knows its name
 // (the name it is stored under).
 type namedItem interface {
@@ -10,25 +12,57 @@ type namedItem interface {
 func (c *Chain) itemName() string { return c.Name }
 func (s *Set) itemName() string   { return s.Name }
 
+// nameSeed seeds the hash of names that indexes named collections (set once;
+// a renderer hashes names with it while they are in its cache).
+var nameSeed = maphash.MakeSeed()
+
+func nameHash(name string) uint64 { return maphash.String(nameSeed, name) }
+
 // named is an insertion-ordered collection indexed by name. A clone is an
 // overlay on its parent (which must not change afterwards): it records only
 // its own additions, replacements and removals, so cloning a table of 100k
 // chains to change one costs O(1); every maxDepth clones it is flattened.
 // An item's name is the name it is stored under.
+//
+// The index maps a 64-bit hash of the name to the item's position (a map
+// without pointers, which the garbage collector does not scan); a name
+// whose hash another live name holds is indexed by the name itself.
 type named[T namedItem] struct {
 	parent   *named[T]
 	depth    int
-	items    []T            // own items, in order; those idx does not point at are removed
-	idx      map[string]int // own live items
-	override map[string]T   // parent items replaced here
+	items    []T              // own items, in order; removed ones are zero
+	idx      map[uint64]int32 // own live items by name hash
+	spill    map[string]int32 // own live items whose hash another one holds
+	override map[string]T     // parent items replaced here
 	removed  map[string]bool
 	count    int
+	weak     bool // tests: hash names badly, to exercise the spill index
 }
 
 const maxDepth = 8
 
-func (n *named[T]) get(name string) (T, bool) {
-	if i, ok := n.idx[name]; ok {
+func (n *named[T]) hash(name string) uint64 {
+	if n.weak {
+		return uint64(len(name))
+	}
+	return nameHash(name)
+}
+
+// own returns the position of the own live item called name.
+func (n *named[T]) own(name string, h uint64) (int, bool) {
+	if i, ok := n.idx[h]; ok && n.items[i].itemName() == name {
+		return int(i), true
+	}
+	if i, ok := n.spill[name]; ok {
+		return int(i), true
+	}
+	return 0, false
+}
+
+func (n *named[T]) get(name string) (T, bool) { return n.getHashed(name, n.hash(name)) }
+
+func (n *named[T]) getHashed(name string, h uint64) (T, bool) {
+	if i, ok := n.own(name, h); ok {
 		return n.items[i], true
 	}
 	var zero T
@@ -38,76 +72,83 @@ func (n *named[T]) get(name string) (T, bool) {
 	if v, ok := n.override[name]; ok {
 		return v, true
 	}
-	return n.parent.get(name)
+	return n.parent.getHashed(name, h)
 }
 
-func (n *named[T]) inParent(name string) bool {
+func (n *named[T]) inParent(name string, h uint64) bool {
 	if n.parent == nil || n.removed[name] {
 		return false
 	}
-	_, ok := n.parent.get(name)
+	_, ok := n.parent.getHashed(name, h)
 	return ok
 }
 
 func (n *named[T]) reserve(size int) {
 	if n.idx == nil && size > 0 {
-		n.idx = make(map[string]int, size)
+		n.idx = make(map[uint64]int32, size)
 		n.items = make([]T, 0, size)
 	}
 }
 
-func (n *named[T]) add(name string, v T) bool {
-	if n.inParent(name) {
+func (n *named[T]) add(name string, v T) bool { return n.addHashed(name, n.hash(name), v) }
+
+// addHashed adds v under name, whose hash is h; false if the name is taken.
+func (n *named[T]) addHashed(name string, h uint64, v T) bool {
+	if n.inParent(name, h) {
 		return false
 	}
 	if n.idx == nil {
-		n.idx = map[string]int{}
+		n.idx = map[uint64]int32{}
 	}
-	// One map operation: a name already present does not grow the index,
-	// and gets its own position back.
-	before := len(n.idx)
-	n.idx[name] = len(n.items)
-	if len(n.idx) == before {
-		n.idx[name] = n.lastPos(name)
-		return false
+	pos := int32(len(n.items))
+	if i, taken := n.idx[h]; !taken {
+		n.idx[h] = pos
+	} else {
+		if n.items[i].itemName() == name {
+			return false
+		}
+		if _, dup := n.spill[name]; dup {
+			return false
+		}
+		if n.spill == nil {
+			n.spill = map[string]int32{}
+		}
+		n.spill[name] = pos
 	}
 	n.items = append(n.items, v)
 	n.count++
 	return true
 }
 
-// lastPos returns the position of name's live item, the last one of that
-// name (an earlier one was removed).
-func (n *named[T]) lastPos(name string) int {
-	for i := len(n.items) - 1; i >= 0; i-- {
-		if n.items[i].itemName() == name {
-			return i
-		}
-	}
-	return -1
-}
-
 func (n *named[T]) replace(name string, v T) {
-	switch i, own := n.idx[name]; {
+	h := n.hash(name)
+	switch i, own := n.own(name, h); {
 	case own:
 		n.items[i] = v
-	case n.inParent(name):
+	case n.inParent(name, h):
 		if n.override == nil {
 			n.override = map[string]T{}
 		}
 		n.override[name] = v
 	default:
-		n.add(name, v)
+		n.addHashed(name, h, v)
 	}
 }
 
 func (n *named[T]) remove(name string) {
-	if _, own := n.idx[name]; own {
-		delete(n.idx, name)
+	h := n.hash(name)
+	if i, own := n.own(name, h); own {
+		if j, ok := n.idx[h]; ok && int(j) == i {
+			delete(n.idx, h)
+		} else {
+			delete(n.spill, name)
+		}
+		var zero T
+		n.items[i] = zero
 		n.count--
 		return
 	}
-	if n.inParent(name) {
+	if n.inParent(name, h) {
 		if n.removed == nil {
 			n.removed = map[string]bool{}
 		}
@@ -121,7 +162,7 @@ func (n *named[T]) len() int { return n.count }
 
 // list returns the live items in order without modifying n.
 func (n *named[T]) list() []T {
-	if n.parent == nil && len(n.idx) == len(n.items) {
+	if n.parent == nil && n.count == len(n.items) {
 		return n.items
 	}
 	out := make([]T, 0, n.count)
@@ -141,10 +182,10 @@ func (n *named[T]) each(f func(name string, v T)) {
 			f(name, v)
 		})
 	}
-	for pos, v := range n.items {
-		name := v.itemName()
-		if i, ok := n.idx[name]; ok && i == pos {
-			f(name, v)
+	var zero T
+	for _, v := range n.items {
+		if v != zero {
+			f(v.itemName(), v)
 		}
 	}
 }
@@ -152,13 +193,10 @@ func (n *named[T]) each(f func(name string, v T)) {
 // clone returns a collection that can change without affecting n.
 func (n *named[T]) clone() named[T] {
 	if n.depth < maxDepth {
-		return named[T]{parent: n, depth: n.depth + 1, count: n.count}
+		return named[T]{parent: n, depth: n.depth + 1, count: n.count, weak: n.weak}
 	}
-	c := named[T]{idx: make(map[string]int, n.count), items: make([]T, 0, n.count)}
-	n.each(func(name string, v T) {
-		c.idx[name] = len(c.items)
-		c.items = append(c.items, v)
-	})
-	c.count = len(c.items)
+	c := named[T]{weak: n.weak}
+	c.reserve(n.count)
+	n.each(func(name string, v T) { c.addHashed(name, c.hash(name), v) })
 	return c
 }

@@ -8,8 +8,15 @@ import (
 )
 
 // The overlay collection behaves like a plain ordered map through random
-// adds, replaces, removes and clones.
+// adds, replaces, removes and clones, also with weak hashing, where many
+// names share a hash and the spill index serves them.
 func TestNamedMatchesReference(t *testing.T) {
+	for _, weak := range []bool{false, true} {
+		t.Run(fmt.Sprintf("weak=%v", weak), func(t *testing.T) { testNamedMatchesReference(t, weak) })
+	}
+}
+
+func testNamedMatchesReference(t *testing.T, weak bool) {
 	r := rand.New(rand.NewPCG(1, 2))
 	type entry struct {
 		name string
@@ -19,7 +26,7 @@ func TestNamedMatchesReference(t *testing.T) {
 	find := func(name string) int {
 		return slices.IndexFunc(ref, func(e entry) bool { return e.name == name })
 	}
-	n := &named[*testItem]{}
+	n := &named[*testItem]{weak: weak}
 	var old []*named[*testItem] // earlier clones' parents must keep their content
 	var oldRef [][]entry
 	for step := 0; step < 3000; step++ {

@@ -51,6 +51,7 @@ type shardState struct {
 // prefixes, and the sets are valid by construction).
 type fragment struct {
 	chains []*Chain
+	hashes []uint64 // of the chains' names (nameHash)
 	sets   []*Set
 	elems  [numSharedMaps][]Element
 	valid  bool
@@ -159,8 +160,8 @@ func (sh *shardState) add(name servicemodel.ServicePortName, f *fragment) {
 	sh.frags = append(sh.frags, f)
 	sh.names = append(sh.names, name)
 	if f.valid { // checked when rendered: only a name clash can fail
-		for _, c := range f.chains {
-			if !sh.table.chains.add(c.Name, c) {
+		for i, c := range f.chains {
+			if !sh.table.chains.addHashed(c.Name, f.hashes[i], c) {
 				sh.table.chains.replace(c.Name, c)
 			}
 		}

@@ -75,6 +75,7 @@ func (w *portWriter) render(pp *rulegen.PortPlan) *fragment {
 	w.frag = &w.a.frags.take(1)[0]
 	size := portSize(pp)
 	w.frag.chains, w.frag.sets = w.a.chainPtrs.take(size.chains)[:0], w.a.setPtrs.take(size.sets)[:0]
+	w.frag.hashes = w.a.hashes.take(size.chains)[:0]
 	w.frontendElems()
 	w.endpointNames()
 	w.choices()
@@ -176,7 +177,13 @@ func (w *portWriter) epAt(ap netip.AddrPort) int {
 }
 
 func (w *portWriter) addChain(name string, rules ...Rule) {
-	w.frag.chains = append(w.frag.chains, w.a.chain(name, w.a.list(rules...)))
+	w.pushChain(w.a.chain(name, w.a.list(rules...)))
+}
+
+// pushChain adds a chain to the fragment, with the hash of its name (taken
+// now, while the name is in this CPU's cache, for the table's index).
+func (w *portWriter) pushChain(c *Chain) {
+	w.frag.chains, w.frag.hashes = append(w.frag.chains, c), append(w.frag.hashes, nameHash(c.Name))
 }
 
 func (w *portWriter) elem(m sharedMap, key []Value, v Verdict) {
@@ -236,7 +243,7 @@ func (w *portWriter) choiceChain(name, mapName string, eps []rulegen.Endpoint, c
 	}
 	rules = append(rules, a.rule(NumgenVMap{Mod: uint32(len(eps)), Map: mapName}))
 	w.frag.sets = append(w.frag.sets, m)
-	w.frag.chains = append(w.frag.chains, a.chain(name, rules))
+	w.pushChain(a.chain(name, rules))
 }
 
 // masqRule spells the ClusterIP masquerade condition; false for Never (or
