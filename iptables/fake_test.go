@@ -182,6 +182,10 @@ func TestApplyMultipleOpLine(t *testing.T) {
 	if p.Writes() != 4 {
 		t.Fatalf("writes %d, want 4", p.Writes())
 	}
+	empty := &Payload{Family: IPv4, Tables: []*TablePayload{{Table: TableNat, Ops: []Op{{Kind: OpFill}}}}}
+	if err := NewRuleset(IPv4).Apply(empty); err != nil || len(empty.Bytes()) != len("*nat\nCOMMIT\n") || !empty.Empty() {
+		t.Fatalf("an OpFill without chains: %v, %q", err, empty.Bytes())
+	}
 }
 
 func mustRule(t *testing.T, chain string, args ...string) Rule {

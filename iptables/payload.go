@@ -69,7 +69,7 @@ func (o *Op) lines() int {
 
 // multi reports whether the op is one command per chain of Chains.
 func (o *Op) multi() bool {
-	return o.Chains != nil && (o.Kind == OpDeclare || o.Kind == OpDeleteChain || o.Kind == OpFill)
+	return o.Kind == OpFill || o.Chains != nil && (o.Kind == OpDeclare || o.Kind == OpDeleteChain)
 }
 
 // TablePayload is the part of a payload for one table: one
