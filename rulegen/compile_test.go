@@ -169,7 +169,7 @@ func TestUpdateMatchesCompile(t *testing.T) {
 	}
 }
 
-// An updated plan derives its sorted names from its base's: across
+// An updated plan derives its sorted names (and plans) from its base's: across
 // deletions, re-additions, renamed copies and endpoint changes, they equal
 // a full compile's, whether or not the base's names were asked for.
 func TestUpdateNamesMatchCompile(t *testing.T) {
@@ -202,6 +202,11 @@ func TestUpdateNamesMatchCompile(t *testing.T) {
 		full, _ := rulegen.Compile(snap, fixture.Node(), fixture.Config())
 		if !slices.Equal(plan.Names(), full.Names()) {
 			t.Fatalf("step %d: names differ from a full compile: %d vs %d", i, len(plan.Names()), len(full.Names()))
+		}
+		for k, sp := range plan.ServicePlans() {
+			if want, _ := full.Get(full.Names()[k]); sp.Name != plan.Names()[k] || !reflect.DeepEqual(sp, want) {
+				t.Fatalf("step %d: plan %d is %s, want %s", i, k, sp.Name, want.Name)
+			}
 		}
 	}
 }

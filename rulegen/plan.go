@@ -21,7 +21,8 @@ type Plan struct {
 	entries servicemodel.COWMap[servicemodel.ServicePortName, *ServicePlan]
 	once    sync.Once
 	names   []servicemodel.ServicePortName
-	ready   atomic.Bool // names is set
+	plans   []*ServicePlan // in the order of names
+	ready   atomic.Bool    // names and plans are set
 
 	// An updated plan whose base had its names sorted derives its own
 	// from them and changed (see Names); both are dropped then.
@@ -57,54 +58,69 @@ func (p *Plan) Get(name servicemodel.ServicePortName) (*ServicePlan, bool) {
 // were already asked for derives them in one pass over those (and the
 // changed names), instead of sorting them all again.
 func (p *Plan) Names() []servicemodel.ServicePortName {
+	p.sortOnce()
+	return p.names
+}
+
+// ServicePlans returns every service port's plan in the order of Names,
+// without a lookup per name: what a renderer walks. The slice is shared:
+// do not modify it.
+func (p *Plan) ServicePlans() []*ServicePlan {
+	p.sortOnce()
+	return p.plans
+}
+
+func (p *Plan) sortOnce() {
 	p.once.Do(func() {
 		if p.base != nil {
-			p.names = p.mergeNames(p.base.names, p.changed)
+			p.mergeSorted(p.base, p.changed)
 		} else {
-			p.names = p.sortedNames()
+			p.sortAll()
 		}
 		p.base, p.changed = nil, nil
 		p.ready.Store(true)
 	})
-	return p.names
 }
 
-func (p *Plan) sortedNames() []servicemodel.ServicePortName {
-	names := make([]servicemodel.ServicePortName, 0, p.entries.Len())
-	p.entries.Range(func(n servicemodel.ServicePortName, _ *ServicePlan) bool {
-		names = append(names, n)
+func (p *Plan) sortAll() {
+	plans := make([]*ServicePlan, 0, p.entries.Len())
+	p.entries.Range(func(_ servicemodel.ServicePortName, sp *ServicePlan) bool {
+		plans = append(plans, sp)
 		return true
 	})
-	slices.SortFunc(names, servicemodel.ServicePortName.Compare)
-	return names
+	slices.SortFunc(plans, func(a, b *ServicePlan) int { return a.Name.Compare(b.Name) })
+	p.plans, p.names = plans, make([]servicemodel.ServicePortName, len(plans))
+	for i, sp := range plans {
+		p.names[i] = sp.Name
+	}
 }
 
-// mergeNames returns p's names from its base's (sorted) and the names
-// that changed since: a base name that did not change stays; a changed
-// name is in when p plans it.
-func (p *Plan) mergeNames(base, changed []servicemodel.ServicePortName) []servicemodel.ServicePortName {
+// mergeSorted derives p's sorted names and plans from its base's and the
+// names that changed since: a base entry that did not change stays (its
+// plan is shared); a changed name is in when p plans it.
+func (p *Plan) mergeSorted(base *Plan, changed []servicemodel.ServicePortName) {
 	slices.SortFunc(changed, servicemodel.ServicePortName.Compare)
 	changed = slices.Compact(changed)
-	names := make([]servicemodel.ServicePortName, 0, p.entries.Len())
+	n := p.entries.Len()
+	names, plans := make([]servicemodel.ServicePortName, 0, n), make([]*ServicePlan, 0, n)
 	i := 0
 	for _, c := range changed {
-		at, found := slices.BinarySearchFunc(base[i:], c, servicemodel.ServicePortName.Compare)
-		names = append(names, base[i:i+at]...)
+		at, found := slices.BinarySearchFunc(base.names[i:], c, servicemodel.ServicePortName.Compare)
+		names, plans = append(names, base.names[i:i+at]...), append(plans, base.plans[i:i+at]...)
 		if i += at; found {
 			i++
 		}
-		if _, ok := p.entries.Get(c); ok {
-			names = append(names, c)
+		if sp, ok := p.entries.Get(c); ok {
+			names, plans = append(names, c), append(plans, sp)
 		}
 	}
-	return append(names, base[i:]...)
+	p.names, p.plans = append(names, base.names[i:]...), append(plans, base.plans[i:]...)
 }
 
 // Ports returns the plans of one family in name order.
 func (p *Plan) Ports(f servicemodel.IPFamily) []*PortPlan {
 	var out []*PortPlan
-	for _, n := range p.Names() {
-		sp, _ := p.entries.Get(n)
+	for _, sp := range p.ServicePlans() {
 		if pp := sp.Family(f); pp != nil {
 			out = append(out, pp)
 		}
