@@ -24,7 +24,7 @@
 // ruleset: at 10k services x 10 endpoints in one table a full load takes about
 // 16-19 s and a one-endpoint change about 230 ms in the kernel, while the same
 // services sharded over 32 tables (each with its own base chains; see
-// RenderOptions.Shards) load in about 3 s and change in about 6-10 ms. So
+// RenderOptions.Shards) load in about 3 s and change in about 6-14 ms. So
 // Render shards by default: 32 tables per family, shard 0 named exactly
 // "proxykit" (ip and ip6) and the others "proxykit-01" to "proxykit-31";
 // RenderOptions{Shards: 1} gives one table per family.
