@@ -134,7 +134,7 @@ func (b *Backend) renderAll(plan *rulegen.Plan) (*desired, error) {
 	d := &desired{b: bl, plan: plan, ports: make(map[servicemodel.ServicePortName][2]*portContrib, plan.Len()),
 		cuts: map[servicemodel.ServicePortName]struct{}{}}
 	bl.trackClaims()
-	chunks, loops := bl.r.renderChunks(plan, plan.Names(), true)
+	chunks, loops := bl.r.renderChunks(plan, true)
 	bl.addChunks(chunks, loops)
 	for _, ch := range chunks {
 		for i, c := range ch.contribs {

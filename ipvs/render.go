@@ -39,10 +39,10 @@ func Render(plan *rulegen.Plan, opts RenderOptions) (*Rendered, error) {
 	if err != nil {
 		return nil, err
 	}
-	names := plan.Names()
-	b.state.Services = make(map[VSKey]*VirtualServer, len(names)+len(names)/4)
-	b.state.Addresses = make(map[netip.Addr]struct{}, len(names))
-	chunks, loops := b.r.renderChunks(plan, names, false)
+	n := plan.Len()
+	b.state.Services = make(map[VSKey]*VirtualServer, n+n/4)
+	b.state.Addresses = make(map[netip.Addr]struct{}, n)
+	chunks, loops := b.r.renderChunks(plan, false)
 	b.addChunks(chunks, loops)
 	var cuts [2][]shortcut // by family, in name order
 	for _, ch := range chunks {
@@ -70,19 +70,17 @@ type portAt struct {
 	family int
 }
 
-// portsOf returns the plan's ports of the named service ports, of both
-// families (a service port's IPv4 plan first), one lookup per name, and,
-// when asked, where each comes from.
-func portsOf(plan *rulegen.Plan, names []servicemodel.ServicePortName, where bool) ([]*rulegen.PortPlan, []portAt) {
-	ports := make([]*rulegen.PortPlan, 0, len(names))
+// portsOf returns the ports of the service plans, of both families (a
+// service port's IPv4 plan first), and, when asked, where each comes from.
+func portsOf(sps []*rulegen.ServicePlan, where bool) ([]*rulegen.PortPlan, []portAt) {
+	ports := make([]*rulegen.PortPlan, 0, len(sps))
 	var at []portAt
-	for _, n := range names {
-		sp, _ := plan.Get(n)
+	for _, sp := range sps {
 		for i, f := range modelFamilies {
 			if pp := sp.Family(f); pp != nil {
 				ports = append(ports, pp)
 				if where {
-					at = append(at, portAt{n, i})
+					at = append(at, portAt{sp.Name, i})
 				}
 			}
 		}

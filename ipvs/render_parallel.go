@@ -26,18 +26,19 @@ type chunk struct {
 // ones.
 var loopKeys = [2]setKey{keyOf(false, idLoopback), keyOf(true, idLoopback)}
 
-// renderChunks renders the named service ports of plan, in runs of
-// consecutive names on up to GOMAXPROCS goroutines (a port's render only
-// reads the renderer and the plan). The chunks come in the order of names.
+// renderChunks renders every service port of plan, in runs of consecutive
+// names on up to GOMAXPROCS goroutines (a port's render only reads the
+// renderer and the plan). The chunks come in the order of names.
 // The hairpin entries of all chunks go to one buffer per family, a region
 // each, where addChunks sorts them in place.
-func (r *portRenderer) renderChunks(plan *rulegen.Plan, names []servicemodel.ServicePortName, perPort bool) ([]chunk, [2][]SetEntry) {
-	workers := max(1, min(runtime.GOMAXPROCS(0), len(names)/parallelMin))
+func (r *portRenderer) renderChunks(plan *rulegen.Plan, perPort bool) ([]chunk, [2][]SetEntry) {
+	sps := plan.ServicePlans()
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(sps)/parallelMin))
 	out := make([]chunk, workers)
 	runs := make([][]*rulegen.PortPlan, workers)
 	eps := make([][2]int, workers) // cluster endpoints per goroutine and family
 	parallel(workers, func(w int) {
-		runs[w], out[w].at = portsOf(plan, names[w*len(names)/workers:(w+1)*len(names)/workers], perPort)
+		runs[w], out[w].at = portsOf(sps[w*len(sps)/workers:(w+1)*len(sps)/workers], perPort)
 		for _, pp := range runs[w] {
 			i := 0
 			if pp.Family == servicemodel.IPv6 {
