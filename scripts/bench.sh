@@ -13,7 +13,7 @@ run() {
   echo "== $name: go test -run '^\$' -benchmem $*" >&2
   go test -run '^$' -benchmem "$@" | tee "bench-out/$name.txt"
 }
-run rulegen -count "$count" -bench 'Compile|UpdateOneEndpoint' ./rulegen
+run rulegen -count "$count" -bench 'Compile|UpdateOneEndpoint|UpdateNames' ./rulegen
 run iptables -count "$count" -bench 'RenderDiff|Parse10k' ./iptables
 run nftables -count "$count" -bench '^(BenchmarkRenderFull|BenchmarkRenderDiffOneEndpoint)$' ./nftables
 run ipvs -count "$count" -bench 'RenderDiff/full' ./ipvs
