@@ -100,8 +100,12 @@ func (r *renderer) update(plan *rulegen.Plan, changed []servicemodel.ServicePort
 	}
 	var refs []ChainRef
 	var dirty [numShared]bool
+	sps := make([]*rulegen.ServicePlan, len(changed))
+	for i, name := range changed {
+		sps[i], _ = plan.Get(name)
+	}
 	frags := make([]*fragment, len(changed))
-	r.renderPorts(changed, frags, nil)
+	r.renderPorts(sps, frags, nil)
 	for i, name := range changed {
 		refs = r.installPort(name, frags[i], refs, &dirty)
 	}
@@ -124,13 +128,13 @@ func (r *renderer) update(plan *rulegen.Plan, changed []servicemodel.ServicePort
 // chains of the ports rendered so far go into the tables while the workers
 // render the rest.
 func (r *renderer) renderAll() {
-	names := r.plan.Names()
+	sps := r.plan.ServicePlans()
 	staticNat, staticFilter := r.staticChains()
 	var nat, filter *Table
 	var natOrder, filterOrder []*Chain
-	r.frags = make(map[servicemodel.ServicePortName]*fragment, len(names))
-	frags := make([]*fragment, len(names))
-	r.renderPorts(names, frags, func(lo, hi int) {
+	r.frags = make(map[servicemodel.ServicePortName]*fragment, len(sps))
+	frags := make([]*fragment, len(sps))
+	r.renderPorts(sps, frags, func(lo, hi int) {
 		if nat == nil { // size the tables by the first ports
 			perPort := 1
 			for _, f := range frags[lo:hi] {
@@ -138,7 +142,7 @@ func (r *renderer) renderAll() {
 					perPort += len(f.nat)
 				}
 			}
-			n := len(staticNat) + int(numShared) + perPort*len(names)/max(hi-lo, 1)*9/8
+			n := len(staticNat) + int(numShared) + perPort*len(sps)/max(hi-lo, 1)*9/8
 			nat, filter = newTableSize(TableNat, n), NewTable(TableFilter)
 			natOrder, filterOrder = append(make([]*Chain, 0, n), staticNat...), staticFilter
 			putAll(nat, staticNat)
@@ -146,7 +150,7 @@ func (r *renderer) renderAll() {
 		}
 		for i, f := range frags[lo:hi] {
 			if f != nil {
-				r.frags[names[lo+i]] = f
+				r.frags[sps[lo+i].Name] = f
 				natOrder, filterOrder = append(natOrder, f.nat...), append(filterOrder, f.filter...)
 				putAll(nat, f.nat)
 				putAll(filter, f.filter)
@@ -216,34 +220,35 @@ const parallelMin = 512
 // renderChunk is how many consecutive ports a worker renders at a time.
 const renderChunk = 128
 
-// renderPorts renders the named ports into frags (nil for a port the plan
-// no longer has in this family), in parallel when there are many.
+// renderPorts renders the service plans sps into frags (nil for a port
+// that is nil, as when the plan no longer has it, or that does not serve
+// this family), in parallel when there are many.
 // Rendering a port reads only the plan and the renderer's settings; each
 // worker writes into an arena of its own. When install is set, renderPorts
 // calls it on the calling goroutine for consecutive ranges of ports, in
 // order, as soon as they are rendered, while the workers go on with later
 // ports.
-func (r *renderer) renderPorts(names []servicemodel.ServicePortName, frags []*fragment, install func(lo, hi int)) {
+func (r *renderer) renderPorts(sps []*rulegen.ServicePlan, frags []*fragment, install func(lo, hi int)) {
 	one := func(w *svcWriter, i int) {
-		if sp, ok := r.plan.Get(names[i]); ok {
+		if sp := sps[i]; sp != nil {
 			if pp := sp.Family(r.modelFamily()); pp != nil {
 				frags[i] = w.renderPort(pp)
 			}
 		}
 	}
-	workers := min(runtime.GOMAXPROCS(0), len(names)/parallelMin)
+	workers := min(runtime.GOMAXPROCS(0), len(sps)/parallelMin)
 	if workers <= 1 {
 		w := r.newSvcWriter()
-		for i := range names {
+		for i := range sps {
 			one(w, i)
 		}
 		if install != nil {
-			install(0, len(names))
+			install(0, len(sps))
 		}
 		return
 	}
 	r.probability(maxEndpoints) // fill the cache before sharing it
-	chunks := (len(names) + renderChunk - 1) / renderChunk
+	chunks := (len(sps) + renderChunk - 1) / renderChunk
 	done := make([]chan struct{}, chunks)
 	for k := range done {
 		done[k] = make(chan struct{})
@@ -254,7 +259,7 @@ func (r *renderer) renderPorts(names []servicemodel.ServicePortName, frags []*fr
 		wg.Go(func() {
 			w := r.newSvcWriter()
 			for k := int(next.Add(1) - 1); k < chunks; k = int(next.Add(1) - 1) {
-				for i := k * renderChunk; i < min((k+1)*renderChunk, len(names)); i++ {
+				for i := k * renderChunk; i < min((k+1)*renderChunk, len(sps)); i++ {
 					one(w, i)
 				}
 				close(done[k])
@@ -264,7 +269,7 @@ func (r *renderer) renderPorts(names []servicemodel.ServicePortName, frags []*fr
 	if install != nil {
 		for k := range chunks {
 			<-done[k]
-			install(k*renderChunk, min((k+1)*renderChunk, len(names)))
+			install(k*renderChunk, min((k+1)*renderChunk, len(sps)))
 		}
 	}
 	wg.Wait()
