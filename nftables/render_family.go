@@ -76,9 +76,9 @@ func newFamRenderer(r *renderer, f Family, plan *rulegen.Plan) *famRenderer {
 
 // renderAll renders every port of plan (sps are the plan's entries in
 // name order) into fresh tables. Workers render the ports chunk by chunk,
-// each chunk from one arena, while one builder per shard (as many at once
-// as there are CPUs) adds each finished chunk's fragments to its table, in
-// name order.
+// each chunk from one arena, while builders (one per CPU, each owning some
+// shards) add each finished chunk's fragments to their tables, in name
+// order.
 func (fr *famRenderer) renderAll(names []servicemodel.ServicePortName, sps []*rulegen.ServicePlan) {
 	mf := modelFamily(fr.fam)
 	n := fr.r.shards
@@ -110,18 +110,25 @@ func (fr *famRenderer) renderAll(names []servicemodel.ServicePortName, sps []*ru
 			close(done[c])
 		})
 	})
-	parallel(n, 1, func(s int) {
-		sh := fr.newShard(s, sizes[s], counts[s])
+	// Builder g owns the shards s with s%groups == g and follows the
+	// workers chunk by chunk, so it adds fragments while they are in cache.
+	groups := min(runtime.GOMAXPROCS(0), n)
+	parallel(groups, 1, func(g int) {
+		for s := g; s < n; s += groups {
+			fr.shards[s] = fr.newShard(s, sizes[s], counts[s])
+		}
 		for i, in := range shardOfPort {
-			if in == int32(s) {
+			if in >= 0 && int(in)%groups == g {
 				<-done[i/chunk]
-				sh.add(names[i], frags[i])
+				fr.shards[in].add(names[i], frags[i])
 			}
 		}
-		sh.dirty = [numSharedMaps]bool{true, true}
-		fr.rebuildMaps(sh)
-		sh.dirty = [numSharedMaps]bool{}
-		fr.shards[s] = sh
+		for s := g; s < n; s += groups {
+			sh := fr.shards[s]
+			sh.dirty = [numSharedMaps]bool{true, true}
+			fr.rebuildMaps(sh)
+			sh.dirty = [numSharedMaps]bool{}
+		}
 	})
 	wg.Wait()
 }
