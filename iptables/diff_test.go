@@ -1,6 +1,7 @@
 package iptables
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 	"strings"
@@ -201,10 +202,11 @@ func TestDiffCleanupRemovesOnlyOwned(t *testing.T) {
 }
 
 // TestFullPayloadPrintsLikeRuleByRule: a payload that adds many chains
-// (printed by several goroutines, from the renderer's lines or rule by
-// rule) prints exactly what one line per chain or rule gives.
+// (printed from the renderer's lines or rule by rule, by Bytes into one
+// buffer or by WriteTo through a buffer it flushes many times) prints
+// exactly what one line per chain or rule gives.
 func TestFullPayloadPrintsLikeRuleByRule(t *testing.T) {
-	_, plan := fixturePlan(t, 3000, 10) // declarations of > multiParallelMin bytes
+	_, plan := fixturePlan(t, 3000, 10) // declarations of many restoreBufSize
 	rendered, _ := Render(plan, IPv4, RenderOptions{})
 	for name, rs := range map[string]*Ruleset{"rendered": rendered, "parsed": mustParse(t, kubeDump(1000, 10))} {
 		p, err := Diff(NewRuleset(IPv4), rs, kube)
@@ -235,8 +237,12 @@ func TestFullPayloadPrintsLikeRuleByRule(t *testing.T) {
 			}
 			want = append(want, "COMMIT\n"...)
 		}
-		if got := p.Bytes(); string(got) != string(want) || len(want) < 2*multiParallelMin {
+		if got := p.Bytes(); string(got) != string(want) || len(want) < 16*restoreBufSize {
 			t.Fatalf("%s: payload of %d bytes differs from rule by rule (%d bytes)", name, len(got), len(want))
+		}
+		var streamed bytes.Buffer
+		if n, err := p.WriteTo(&streamed); err != nil || n != int64(len(want)) || streamed.String() != string(want) {
+			t.Fatalf("%s: WriteTo wrote %d bytes (%v), differing from rule by rule (%d bytes)", name, n, err, len(want))
 		}
 	}
 }

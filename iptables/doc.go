@@ -46,7 +46,7 @@
 // *RestoreError values carrying the line iptables-restore blamed (the nft
 // variant blames the COMMIT line for a jump to a missing chain). For a
 // payload naming thousands of chains, Exec works around a quadratic cost in
-// iptables-nft-restore 1.8.x (see restoreText). The Fake
+// iptables-nft-restore 1.8.x (see restoreInput). The Fake
 // applies a payload to its Rulesets with Ruleset.Apply, which is also how a
 // caller keeps a cached copy of the kernel's state up to date. The shared
 // state tests run one table of payloads against the Fake and both real

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 )
 
@@ -35,7 +36,7 @@ func (e *Exec) Apply(ctx context.Context, p *Payload) error {
 			}
 			done = append(done, savedTable{name: t.Table, text: snap})
 		}
-		_, err := e.exec(ctx, restore, []string{"--noflush", "--wait"}, e.restoreText(t))
+		_, err := e.exec(ctx, restore, []string{"--noflush", "--wait"}, e.restoreInput(t))
 		if err == nil {
 			continue
 		}
@@ -53,30 +54,36 @@ func (e *Exec) Apply(ctx context.Context, p *Payload) error {
 }
 
 // nftBulkChains is the number of distinct chains in one table's payload
-// above which restoreText lists the table first for iptables-nft.
+// above which restoreInput lists the table first for iptables-nft.
 const nftBulkChains = 2000
 
-// restoreText returns the table's restore input. iptables-nft-restore
-// (1.8.x) keeps the chains its commands name in a sorted linked list, so a
-// payload naming C chains costs O(commands x C): at 110k chains a bulk load
-// never finishes. A first command that names no chain makes it fetch the
-// whole table instead; "-S" is such a command and changes nothing (it
-// prints the table, which costs what the table holds). In that mode it does
-// not create missing built-in chains, so the payload's built-in chains are
-// declared with "-" (which creates a missing one and leaves an existing
-// one, its policy and rules, alone). Used only for large payloads on nft.
-func (e *Exec) restoreText(t *TablePayload) []byte {
-	b := make([]byte, 0, t.size()+4)
-	if e.variant != NFT || distinctChains(t, nftBulkChains) <= nftBulkChains {
-		return t.appendTo(b)
-	}
-	b = append(b, "*"+t.Table+"\n-S\n"...)
-	for _, name := range BuiltinChains(t.Table) {
-		if slices.ContainsFunc(t.Ops, func(o Op) bool { return o.Chain == name }) {
-			b = appendDeclaration(b, name, "", Counters{})
-		}
-	}
-	return t.appendOps(b)
+// restoreInput returns the table's restore input, written on demand (see
+// tableInput). iptables-nft-restore (1.8.x) keeps the chains its commands
+// name in a sorted linked list, so a payload naming C chains costs
+// O(commands x C): at 110k chains a bulk load never finishes. A first
+// command that names no chain makes it fetch the whole table instead; "-S"
+// is such a command and changes nothing (it prints the table, which costs
+// what the table holds). In that mode it does not create missing built-in
+// chains, so the payload's built-in chains are declared with "-" (which
+// creates a missing one and leaves an existing one, its policy and rules,
+// alone). Used only for large payloads on nft.
+func (e *Exec) restoreInput(t *TablePayload) *tableInput {
+	return &tableInput{t: t, nftBulk: e.variant == NFT && distinctChains(t, nftBulkChains) > nftBulkChains}
+}
+
+// tableInput is one table's iptables-restore input. It is written (to
+// the command's stdin) straight from the payload, so that a full sync does
+// not build the whole text in memory.
+type tableInput struct {
+	t       *TablePayload
+	nftBulk bool
+}
+
+// WriteTo writes the restore text; it can be called more than once.
+func (in *tableInput) WriteTo(w io.Writer) (int64, error) {
+	rw := newRestoreWriter(w)
+	in.t.write(rw, in.nftBulk)
+	return rw.result()
 }
 
 // distinctChains counts the chains t's commands name, up to limit+1.
@@ -119,7 +126,7 @@ func (e *Exec) rollback(ctx context.Context, f Family, saved []savedTable) error
 	var errs []error
 	for i := len(saved) - 1; i >= 0; i-- {
 		s := saved[i]
-		if _, err := e.exec(ctx, Tool(e.variant, f, "-restore"), []string{"-c", "--wait"}, s.text); err != nil {
+		if _, err := e.exec(ctx, Tool(e.variant, f, "-restore"), []string{"-c", "--wait"}, textInput(s.text)); err != nil {
 			failed = append(failed, s.name)
 			errs = append(errs, err)
 		}

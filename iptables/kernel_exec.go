@@ -1,9 +1,11 @@
 package iptables
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os/exec"
 	"path/filepath"
@@ -172,12 +174,73 @@ func (e *Exec) HasChain(ctx context.Context, f Family, table, chain string) (boo
 	return rs.Table(table).Chain(chain) != nil, nil
 }
 
-// exec runs one command and turns a failure into a *RestoreError.
-func (e *Exec) exec(ctx context.Context, name string, args []string, stdin []byte) ([]byte, error) {
-	e.log.Debug("iptables command", "cmd", name, "args", args, "stdin_bytes", len(stdin))
+// exec runs one command with stdin written by in (nil for none), which
+// can be written more than once, and turns a failure into a *RestoreError.
+func (e *Exec) exec(ctx context.Context, name string, args []string, in io.WriterTo) ([]byte, error) {
+	if e.log.Enabled(ctx, slog.LevelDebug) {
+		size := int64(0)
+		if in != nil {
+			size, _ = in.WriteTo(io.Discard)
+		}
+		e.log.DebugContext(ctx, "iptables command", "cmd", name, "args", args, "stdin_bytes", size)
+	}
+	var stdin io.Reader
+	switch in := in.(type) {
+	case nil:
+	case textInput:
+		stdin = bytes.NewReader(in)
+	default:
+		stdin = &streamReader{src: in}
+	}
 	out, errOut, err := e.run(ctx, name, args, stdin)
 	if err != nil {
-		return nil, newRestoreError(name, stdin, errOut, err)
+		return nil, newRestoreError(name, in, errOut, err)
 	}
 	return out, nil
+}
+
+// textInput is a command's input held as text.
+type textInput []byte
+
+// WriteTo writes the text.
+func (t textInput) WriteTo(w io.Writer) (int64, error) {
+	n, err := w.Write(t)
+	return int64(n), err
+}
+
+// streamReader is the stdin of a command whose input is written on
+// demand: WriteTo (which io.Copy, and so os/exec, uses) streams it from
+// src; Read, for a Runner that reads, builds the text on first use.
+type streamReader struct {
+	src     io.WriterTo
+	written bool // WriteTo or Read has consumed src
+	rest    *bytes.Reader
+}
+
+// WriteTo writes what has not been read yet.
+func (s *streamReader) WriteTo(w io.Writer) (int64, error) {
+	if s.rest != nil {
+		return s.rest.WriteTo(w)
+	}
+	if s.written {
+		return 0, nil
+	}
+	s.written = true
+	return s.src.WriteTo(w)
+}
+
+// Read reads the text, building it on the first call.
+func (s *streamReader) Read(p []byte) (int, error) {
+	if s.rest == nil {
+		if s.written {
+			return 0, io.EOF
+		}
+		s.written = true
+		var b bytes.Buffer
+		if _, err := s.src.WriteTo(&b); err != nil {
+			return 0, err
+		}
+		s.rest = bytes.NewReader(b.Bytes())
+	}
+	return s.rest.Read(p)
 }

@@ -1,6 +1,7 @@
 package iptables
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -11,9 +12,9 @@ import (
 // restoreTest runs "<variant>-restore --test" on text inside a fresh netns.
 func restoreTest(t *testing.T, run Runner, v Variant, f Family, text []byte) error {
 	t.Helper()
-	_, stderr, err := run(context.Background(), Tool(v, f, "-restore"), []string{"--test"}, text)
+	_, stderr, err := run(context.Background(), Tool(v, f, "-restore"), []string{"--test"}, bytes.NewReader(text))
 	if err != nil {
-		return newRestoreError(Tool(v, f, "-restore"), text, stderr, err)
+		return newRestoreError(Tool(v, f, "-restore"), textInput(text), stderr, err)
 	}
 	return nil
 }

@@ -209,7 +209,7 @@ func TestRealSyncIPv6(t *testing.T) {
 }
 
 // TestRealBulkLoad loads a payload naming more than nftBulkChains chains
-// (restoreText lists the table first on nft) and checks the result, and
+// (restoreInput lists the table first on nft) and checks the result, and
 // that a failure in such a payload still names the failing line.
 func TestRealBulkLoad(t *testing.T) {
 	for _, v := range variants {

@@ -5,21 +5,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"runtime"
 
 	"github.com/vishvananda/netns"
 )
 
-// Runner runs one command with stdin and returns what it wrote. Exec uses
-// it for every iptables command; supply your own to run the commands
-// elsewhere (a network namespace, a container, over ssh) or to record them.
-// On failure err is non-nil and stderr holds the command's error output.
-type Runner func(ctx context.Context, name string, args []string, stdin []byte) (stdout, stderr []byte, err error)
+// Runner runs one command with stdin (nil for none) and returns what it
+// wrote. Exec uses it for every iptables command; supply your own to run
+// the commands elsewhere (a network namespace, a container, over ssh) or to
+// record them. Exec's stdin for iptables-restore implements io.WriterTo
+// and writes the payload without building it in memory: copy it with
+// io.Copy (as os/exec does) rather than read it in small pieces. On failure
+// err is non-nil and stderr holds the command's error output.
+type Runner func(ctx context.Context, name string, args []string, stdin io.Reader) (stdout, stderr []byte, err error)
 
 // LocalRunner runs commands with os/exec in the caller's network namespace.
 func LocalRunner() Runner {
-	return func(ctx context.Context, name string, args []string, stdin []byte) ([]byte, []byte, error) {
+	return func(ctx context.Context, name string, args []string, stdin io.Reader) ([]byte, []byte, error) {
 		cmd, out, errOut := command(ctx, name, args, stdin)
 		err := cmd.Run()
 		return out.Bytes(), errOut.Bytes(), err
@@ -31,7 +35,7 @@ func LocalRunner() Runner {
 // its parent thread's namespace), and returns to its own namespace. The
 // caller keeps ownership of ns.
 func NetNSRunner(ns netns.NsHandle) Runner {
-	return func(ctx context.Context, name string, args []string, stdin []byte) ([]byte, []byte, error) {
+	return func(ctx context.Context, name string, args []string, stdin io.Reader) ([]byte, []byte, error) {
 		cmd, out, errOut := command(ctx, name, args, stdin)
 		if err := startInNetNS(ns, cmd); err != nil {
 			if cmd.Process != nil {
@@ -44,12 +48,12 @@ func NetNSRunner(ns netns.NsHandle) Runner {
 	}
 }
 
-func command(ctx context.Context, name string, args []string, stdin []byte) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+func command(ctx context.Context, name string, args []string, stdin io.Reader) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
+		cmd.Stdin = stdin // os/exec copies it with io.Copy, through its WriteTo if it has one
 	}
 	return cmd, &out, &errOut
 }

@@ -2,7 +2,6 @@ package iptables
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -135,21 +134,6 @@ func (p *Payload) TableNames() []string {
 	return out
 }
 
-// Bytes returns the payload as iptables-restore input: for each table with
-// commands, "*table", the commands, "COMMIT". Tables without commands are
-// left out. Counters are printed only on declarations.
-func (p *Payload) Bytes() []byte {
-	size := 0
-	for _, t := range p.Tables {
-		size += t.size()
-	}
-	b := make([]byte, 0, size)
-	for _, t := range p.Tables {
-		b = t.appendTo(b)
-	}
-	return b
-}
-
 // Only returns a payload holding just the named table (nil when the
 // payload does not touch it).
 func (p *Payload) Only(table string) *Payload {
@@ -183,7 +167,7 @@ func (t *TablePayload) size() int {
 }
 
 // fillSize is the length of a chain's rules as restore lines (what
-// appendFill appends).
+// an OpFill writes for it).
 func fillSize(c *Chain) int {
 	if lines, ok := c.restoreLines(); ok {
 		return len(lines)
@@ -198,97 +182,13 @@ func fillSize(c *Chain) int {
 	return n
 }
 
-// appendFill appends a chain's rules as restore lines: as one copy when
-// the renderer kept them, else rule by rule.
-func appendFill(b []byte, c *Chain) []byte {
-	if lines, ok := c.restoreLines(); ok {
-		return append(b, lines...)
-	}
-	for i := range c.Rules {
-		r := c.Rules[i]
-		r.Chain = c.Name
-		b = appendRule(b, "-A", &r, false)
-	}
-	return b
-}
-
-// multiParallelMin is the size of a multiple op's text from which
-// appendMulti writes it on every CPU.
-const multiParallelMin = 1 << 20
-
-// lineSize is the exact length of the lines a multiple op writes for c.
-func (o *Op) lineSize(c *Chain) int {
-	switch o.Kind {
-	case OpDeclare:
-		return len(":") + len(c.Name) + len(" - [0:0]\n")
-	case OpDeleteChain:
-		return len("-X ") + len(c.Name) + len("\n")
-	}
-	return fillSize(c)
-}
-
-// appendMulti appends the lines of a multiple op. A large one is written
-// by several goroutines at once, each into its own part of b.
-func (o *Op) appendMulti(b []byte) []byte {
-	chains := o.Chains
-	workers := splitWorkers(len(chains), diffParallelMin)
-	bounds := make([]int, workers+1) // byte offset of each worker's first chain
-	total := 0
-	for k := range workers {
-		lo, hi := len(chains)*k/workers, len(chains)*(k+1)/workers
-		bounds[k] = total
-		for _, c := range chains[lo:hi] {
-			total += o.lineSize(c)
-		}
-	}
-	bounds[workers] = total
-	if workers == 1 || total < multiParallelMin {
-		for _, c := range chains {
-			b = o.appendOne(b, c)
-		}
-		return b
-	}
-	start := len(b)
-	b = slices.Grow(b, total)[:start+total]
-	short := make([]bool, workers)
-	forSplit(len(chains), workers, func(k, lo, hi int) {
-		part := b[start+bounds[k] : start+bounds[k] : start+bounds[k+1]]
-		for _, c := range chains[lo:hi] {
-			part = o.appendOne(part, c) // fits: lineSize is exact
-		}
-		short[k] = len(part) != bounds[k+1]-bounds[k] || cap(part) != len(part)
-	})
-	if slices.Contains(short, true) { // a size was wrong: write the op again in one piece
-		b = b[:start]
-		for _, c := range chains {
-			b = o.appendOne(b, c)
-		}
-	}
-	return b
-}
-
-func (t *TablePayload) appendTo(b []byte) []byte {
-	if len(t.Ops) == 0 {
-		return b
-	}
-	b = append(b, '*')
-	b = append(b, t.Table...)
-	b = append(b, '\n')
-	return t.appendOps(b)
-}
-
-// appendOps appends the commands and "COMMIT".
-func (t *TablePayload) appendOps(b []byte) []byte {
-	for i := range t.Ops {
-		b = t.Ops[i].appendTo(b)
-	}
-	return append(b, "COMMIT\n"...)
-}
-
 // appendTo appends the op as iptables-restore lines.
 func (o *Op) appendTo(b []byte) []byte {
 	if o.multi() {
-		return o.appendMulti(b)
+		for _, c := range o.Chains {
+			b = o.appendOne(b, c)
+		}
+		return b
 	}
 	switch o.Kind {
 	case OpDeclare:
@@ -338,7 +238,20 @@ func (o *Op) appendOne(b []byte, c *Chain) []byte {
 		b = append(b, c.Name...)
 		return append(b, '\n')
 	}
-	return appendFill(b, c)
+	if lines, ok := c.restoreLines(); ok { // OpFill
+		return append(b, lines...)
+	}
+	for i := range c.Rules {
+		b = appendChainRule(b, c, i)
+	}
+	return b
+}
+
+// appendChainRule appends rule i of c as "-A NAME spec".
+func appendChainRule(b []byte, c *Chain, i int) []byte {
+	r := c.Rules[i]
+	r.Chain = c.Name
+	return appendRule(b, "-A", &r, false)
 }
 
 // lineText returns line i (0-based) of the op, without its line end.

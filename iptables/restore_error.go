@@ -3,6 +3,7 @@ package iptables
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -38,7 +39,9 @@ func (e *RestoreError) Unwrap() error { return e.Err }
 // "line 2 failed", "Error occurred at line: 2", "line 2: CHAIN_DEL failed".
 var lineRE = regexp.MustCompile(`(?:line (\d+) failed|Error occurred at line: (\d+)|line (\d+): )`)
 
-func newRestoreError(cmd string, stdin, stderr []byte, err error) *RestoreError {
+// newRestoreError describes a failed command; stdin (nil for none) writes
+// its input again to find the line the tool blamed.
+func newRestoreError(cmd string, stdin io.WriterTo, stderr []byte, err error) *RestoreError {
 	e := &RestoreError{Command: cmd, Stderr: string(stderr), ExitCode: -1, Err: err}
 	var xe *exec.ExitError
 	if errors.As(err, &xe) {
@@ -52,11 +55,8 @@ func newRestoreError(cmd string, stdin, stderr []byte, err error) *RestoreError 
 			}
 		}
 	}
-	if e.Line > 0 && stdin != nil {
-		lines := strings.Split(string(stdin), "\n")
-		if e.Line <= len(lines) {
-			e.Text = lines[e.Line-1]
-		}
+	if e.Line > 0 {
+		e.Text = lineOf(stdin, e.Line)
 	}
 	return e
 }
