@@ -12,9 +12,11 @@ import (
 
 func init() { modes["nftables"] = renderNFTables }
 
-// renderNFTables prints the nftables ruleset as an `nft -f` script, one
-// table per family (ip proxykit, ip6 proxykit), or the one family -family
-// names. The script replaces the tables when loaded.
+// renderNFTables prints the nftables ruleset as an `nft -f` script in the
+// library's default layout: per family (both, or the one -family names)
+// nftables.DefaultShards tables, ip proxykit and ip proxykit-01... (services
+// spread over them by a hash of their name; see nftables.RenderOptions).
+// The script replaces the tables when loaded.
 func renderNFTables(_ context.Context, w io.Writer, plan *rulegen.Plan, f servicemodel.IPFamily) error {
 	var fams []nftables.Family
 	for _, fam := range familiesFor(f) {
