@@ -214,9 +214,7 @@ func (r *renderer) update(plan *rulegen.Plan, changed []servicemodel.ServicePort
 		for _, f := range r.families(plan) {
 			r.fams = append(r.fams, newFamRenderer(r, f, plan))
 		}
-		names := plan.Names()
-		sps := make([]*rulegen.ServicePlan, len(names))
-		parallel(len(names), 512, func(i int) { sps[i], _ = plan.Get(names[i]) })
+		names, sps := plan.Names(), plan.ServicePlans()
 		for _, fr := range r.fams {
 			fr.renderAll(names, sps)
 		}
