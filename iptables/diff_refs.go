@@ -65,6 +65,9 @@ func (td *tableDiff) stillReferenced() bool {
 // to owned chains land in desired, on every CPU when they are many. It
 // reports the first bad jump in payload order.
 func (td *tableDiff) checkAllTargets() error {
+	if td.des.jumpsChecked() && !slices.ContainsFunc(renderedVerdicts[:], td.missingOwned) {
+		return nil // every jump lands on a chain of desired or on a verdict desired need not hold
+	}
 	n := len(td.added) + len(td.rewritten)
 	at := func(i int) *Chain {
 		if i < len(td.added) {
@@ -88,6 +91,12 @@ func (td *tableDiff) checkAllTargets() error {
 	return nil
 }
 
+// missingOwned reports whether a jump to target would be to an owned chain
+// that desired lacks.
+func (td *tableDiff) missingOwned(target string) bool {
+	return td.ownedUser(target) && td.des.chains[target] == nil
+}
+
 // targetCache remembers the last targets found valid: most rules jump to
 // the chain the rule before jumped to, or to the masquerade chain.
 type targetCache [2]string
@@ -99,7 +108,7 @@ func (td *tableDiff) checkTargets(c *Chain, ok *targetCache) error {
 		if t == "" || t == ok[0] || t == ok[1] {
 			continue
 		}
-		if td.ownedUser(t) && td.des.chains[t] == nil {
+		if td.missingOwned(t) {
 			return &ReferenceError{Table: td.name, Chain: c.Name, Target: t}
 		}
 		ok[0], ok[1] = t, ok[0]

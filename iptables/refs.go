@@ -37,12 +37,18 @@ func (t *Table) remove(name string) {
 
 // setOrdered remembers chains, which were put in this order into the
 // empty table, as its order, when they are all its chains (no name came
-// twice).
-func (t *Table) setOrdered(chains []*Chain) {
+// twice); jumpsKnown records that every rule jumps to nothing, to a
+// rendered verdict or to a chain of the table (see jumpsChecked).
+func (t *Table) setOrdered(chains []*Chain, jumpsKnown bool) {
 	if len(chains) == len(t.chains) {
-		t.ordered = chains
+		t.ordered, t.jumpsKnown = chains, jumpsKnown
 	}
 }
+
+// jumpsChecked reports whether the table, a full render not changed since
+// (put, restore and remove clear ordered), has every rule jump to nothing,
+// to one of renderedVerdicts or to one of its chains.
+func (t *Table) jumpsChecked() bool { return t.ordered != nil && t.jumpsKnown }
 
 // countRefs adds d to the reference count of every target of c's rules.
 func (t *Table) countRefs(c *Chain, d int) {

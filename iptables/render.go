@@ -173,8 +173,9 @@ func (r *renderer) renderAll() {
 			filterOrder = append(filterOrder, c)
 		}
 	}
-	nat.setOrdered(natOrder)
-	filter.setOrdered(filterOrder)
+	known := !slices.ContainsFunc(frags, func(f *fragment) bool { return f != nil && !f.jumpsKnown })
+	nat.setOrdered(natOrder, known && staticJumpsKnown(nat, staticNat, r.nodePortDispatch()))
+	filter.setOrdered(filterOrder, known && staticJumpsKnown(filter, staticFilter, nil))
 	r.rs = &Ruleset{Family: r.family, tables: []*Table{nat, filter}}
 }
 

@@ -12,6 +12,7 @@ import (
 type fragment struct {
 	nat, filter []*Chain
 	shared      [numShared][]Rule
+	jumpsKnown  bool // see svcWriter.jumpsKnown
 }
 
 // svcWriter renders PortPlans, one after another, into one worker's arena.
@@ -61,6 +62,7 @@ func (w *svcWriter) renderPort(pp *rulegen.PortPlan) *fragment {
 			w.frag.shared[s] = sw.rules()
 		}
 	}
+	w.frag.jumpsKnown = w.jumpsKnown()
 	return w.frag
 }
 

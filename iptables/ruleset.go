@@ -112,7 +112,8 @@ type Table struct {
 	refs    map[string]int // rules jumping to each target; nil until refCount needs it
 	// ordered, when set, holds the chains in table order: a full render
 	// sets it, any change clears it.
-	ordered []*Chain
+	ordered    []*Chain
+	jumpsKnown bool // with ordered: see jumpsChecked
 }
 
 // NewTable returns an empty table.
@@ -166,7 +167,7 @@ func (t *Table) NumRules() int {
 
 // clone copies the table's chain index; the chains themselves are shared.
 func (t *Table) clone() *Table {
-	n := &Table{Name: t.Name, chains: make(map[string]*Chain, len(t.chains)), nextSeq: t.nextSeq, ordered: t.ordered}
+	n := &Table{Name: t.Name, chains: make(map[string]*Chain, len(t.chains)), nextSeq: t.nextSeq, ordered: t.ordered, jumpsKnown: t.jumpsKnown}
 	for k, v := range t.chains {
 		n.chains[k] = v
 	}

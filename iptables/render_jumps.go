@@ -1,0 +1,84 @@
+package iptables
+
+import "slices"
+
+// A full render records that every jump of its tables lands on a chain of
+// the same table or on one of renderedVerdicts, so that Diff can skip
+// looking up the targets of 100k chains. Each port checks its own rules
+// (on the rendering workers, against the handful of chains the port wrote);
+// renderAll checks the few static rules against the finished tables. Any
+// later change to a table drops the record (see Table.jumpsChecked).
+
+// renderedVerdicts are the targets that name no chain in rendered rules.
+var renderedVerdicts = [...]string{"ACCEPT", "DROP", "REJECT", "RETURN", "DNAT", "MARK", "MASQUERADE"}
+
+func isRenderedVerdict(t string) bool { return slices.Contains(renderedVerdicts[:], t) }
+
+// jumpsKnown reports whether every rule of the port being written jumps
+// to nothing, to a rendered verdict, to one of the port's own chains of its
+// table, or (nat) to the masquerade chain.
+func (w *svcWriter) jumpsKnown() bool {
+	f := w.frag
+	for s := range numShared {
+		own, extra := f.nat, w.r.markMasq
+		if s.table() != TableNat {
+			own, extra = f.filter, ""
+		}
+		if !jumpsAmong(f.shared[s], own, extra) {
+			return false
+		}
+	}
+	for _, c := range f.nat {
+		if !jumpsAmong(c.Rules, f.nat, w.r.markMasq) {
+			return false
+		}
+	}
+	for _, c := range f.filter {
+		if !jumpsAmong(c.Rules, f.filter, "") {
+			return false
+		}
+	}
+	return true
+}
+
+// jumpsAmong reports whether every rule jumps to nothing, to a rendered
+// verdict, to extra or to one of chains. Rules mostly jump to the chain
+// after the one the rule before jumped to, so the search starts there.
+func jumpsAmong(rules []Rule, chains []*Chain, extra string) bool {
+	last := 0
+next:
+	for i := range rules {
+		t := rules[i].Target
+		if t == "" || t == extra || isRenderedVerdict(t) {
+			continue
+		}
+		for j := range chains {
+			k := (last + j) % len(chains)
+			if chains[k].Name == t {
+				last = k
+				continue next
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// staticJumpsKnown reports whether every rule of chains jumps to nothing, to
+// a rendered verdict or to a chain of t.
+func staticJumpsKnown(t *Table, chains []*Chain, rules []Rule) bool {
+	known := func(rules []Rule) bool {
+		for i := range rules {
+			if tg := rules[i].Target; tg != "" && !isRenderedVerdict(tg) && t.chains[tg] == nil {
+				return false
+			}
+		}
+		return true
+	}
+	for _, c := range chains {
+		if !known(c.Rules) {
+			return false
+		}
+	}
+	return known(rules)
+}
