@@ -10,7 +10,7 @@ import "slices"
 // later change to a table drops the record (see Table.jumpsChecked).
 
 // renderedVerdicts are the targets that name no chain in rendered rules.
-var renderedVerdicts = [...]string{"ACCEPT", "DROP", "REJECT", "RETURN", "DNAT", "MARK", "MASQUERADE"}
+var renderedVerdicts = [...]string{"DNAT", "REJECT", "DROP", "ACCEPT", "RETURN", "MARK", "MASQUERADE"}
 
 func isRenderedVerdict(t string) bool { return slices.Contains(renderedVerdicts[:], t) }
 
@@ -49,17 +49,18 @@ func jumpsAmong(rules []Rule, chains []*Chain, extra string) bool {
 next:
 	for i := range rules {
 		t := rules[i].Target
-		if t == "" || t == extra || isRenderedVerdict(t) {
+		if t == "" || t == extra {
 			continue
 		}
-		for j := range chains {
-			k := (last + j) % len(chains)
-			if chains[k].Name == t {
-				last = k
+		for k := last; k < last+len(chains); k++ {
+			if c := chains[k%len(chains)]; c.Name == t {
+				last = k % len(chains)
 				continue next
 			}
 		}
-		return false
+		if !isRenderedVerdict(t) {
+			return false
+		}
 	}
 	return true
 }
