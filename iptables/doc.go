@@ -36,7 +36,10 @@
 // pointer first, on every CPU when there are many. A payload declares,
 // fills and deletes chains with one Op each (Op.Chains), and Render keeps
 // each chain's rules as one run of restore lines, so that printing a full
-// payload (10k services: 110k chains, 50 MB) is mostly copying.
+// payload (10k services: 110k chains, 50 MB) is mostly copying. Payload.WriteTo
+// streams it without building it (Exec.Apply feeds iptables-restore that
+// way); Bytes builds it. A full render also records that every jump lands
+// on one of its chains, so a Diff of it skips looking the targets up.
 //
 // # Kernels
 //
@@ -46,7 +49,8 @@
 // *RestoreError values carrying the line iptables-restore blamed (the nft
 // variant blames the COMMIT line for a jump to a missing chain). For a
 // payload naming thousands of chains, Exec works around a quadratic cost in
-// iptables-nft-restore 1.8.x (see restoreInput). The Fake
+// iptables-nft-restore 1.8.x (see restoreInput). A Runner gets the restore
+// input as an io.Reader that also implements io.WriterTo. The Fake
 // applies a payload to its Rulesets with Ruleset.Apply, which is also how a
 // caller keeps a cached copy of the kernel's state up to date. The shared
 // state tests run one table of payloads against the Fake and both real
