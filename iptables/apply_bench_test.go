@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/proxykit/proxykit/internal/fixture"
 	"github.com/proxykit/proxykit/internal/kerneltest"
 	"github.com/proxykit/proxykit/rulegen"
 )
@@ -21,7 +22,7 @@ func BenchmarkSyncNetNS(b *testing.B) {
 			if kerneltest.Missing(Tool(v, IPv4, "-restore")) != "" {
 				b.Skip("needs root and ", Tool(v, IPv4, "-restore"))
 			}
-			c, plan := fixturePlan(b, 10000, 10)
+			c, plan := fixture.Plan(b, 10000, 10)
 			ctx := context.Background()
 			newBackend := func() *Backend {
 				exec, err := NewExec(ctx, ExecOptions{Variant: v, Run: NetNSRunner(newNetNS(b))})

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/proxykit/proxykit/internal/fixture"
 )
 
 var kube = OwnPrefix("KUBE-")
@@ -206,7 +208,7 @@ func TestDiffCleanupRemovesOnlyOwned(t *testing.T) {
 // buffer or by WriteTo through a buffer it flushes many times) prints
 // exactly what one line per chain or rule gives.
 func TestFullPayloadPrintsLikeRuleByRule(t *testing.T) {
-	_, plan := fixturePlan(t, 3000, 10) // declarations of many restoreBufSize
+	_, plan := fixture.Plan(t, 3000, 10) // declarations of many restoreBufSize
 	rendered, _ := Render(plan, IPv4, RenderOptions{})
 	for name, rs := range map[string]*Ruleset{"rendered": rendered, "parsed": mustParse(t, kubeDump(1000, 10))} {
 		p, err := Diff(NewRuleset(IPv4), rs, kube)

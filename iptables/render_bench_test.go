@@ -8,19 +8,6 @@ import (
 	"github.com/proxykit/proxykit/rulegen"
 )
 
-func fixturePlan(b testing.TB, n, m int) (*fixture.Cluster, *rulegen.Plan) {
-	b.Helper()
-	c, err := fixture.New(n, m)
-	if err != nil {
-		b.Fatal(err)
-	}
-	plan, err := rulegen.Compile(c.Snapshot, fixture.Node(), fixture.Config())
-	if err != nil {
-		b.Fatal(err)
-	}
-	return c, plan
-}
-
 // BenchmarkRenderDiffFull: render 10k services × 10 endpoints from scratch,
 // diff against an empty kernel and write the iptables-restore payload with
 // WriteTo to io.Discard: everything the Go side does before iptables-restore
@@ -29,7 +16,7 @@ func fixturePlan(b testing.TB, n, m int) (*fixture.Cluster, *rulegen.Plan) {
 // are; WriteTo formats the rest (declarations, other commands) through a
 // small buffer.
 func BenchmarkRenderDiffFull(b *testing.B) {
-	_, plan := fixturePlan(b, 10000, 10)
+	_, plan := fixture.Plan(b, 10000, 10)
 	empty := NewRuleset(IPv4)
 	own := OwnPrefix(DefaultChainPrefix)
 	b.ReportAllocs()
@@ -57,7 +44,7 @@ func BenchmarkRenderDiffFull(b *testing.B) {
 // among 10k × 10, render the change incrementally and diff it; reports the
 // payload size.
 func BenchmarkRenderDiffOneEndpoint(b *testing.B) {
-	c, plan := fixturePlan(b, 10000, 10)
+	c, plan := fixture.Plan(b, 10000, 10)
 	r, err := newRenderer(IPv4, RenderOptions{})
 	if err != nil {
 		b.Fatal(err)
@@ -96,7 +83,7 @@ func BenchmarkRenderDiffOneEndpoint(b *testing.B) {
 }
 
 func BenchmarkRenderFull(b *testing.B) {
-	_, plan := fixturePlan(b, 10000, 10)
+	_, plan := fixture.Plan(b, 10000, 10)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Render(plan, IPv4, RenderOptions{}); err != nil {

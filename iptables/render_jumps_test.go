@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/proxykit/proxykit/internal/fixture"
 )
 
 // TestRenderedJumpsChecked: a full render records that its jumps land on
@@ -12,7 +14,7 @@ import (
 // the same payload with and without the record, and still looks the
 // targets up when the ownership claims a verdict's name.
 func TestRenderedJumpsChecked(t *testing.T) {
-	_, plan := fixturePlan(t, 300, 3)
+	_, plan := fixture.Plan(t, 300, 3)
 	rs, err := Render(plan, IPv4, RenderOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -86,7 +86,7 @@ func TestDefaultConfigIsKubeProxys(t *testing.T) {
 // TestParallelRenderEqualsSequential: a large plan rendered at once (ports
 // spread over the CPUs) equals the same plan rendered port by port.
 func TestParallelRenderEqualsSequential(t *testing.T) {
-	_, plan := fixturePlan(t, 1500, 3)
+	_, plan := fixture.Plan(t, 1500, 3)
 	whole, err := Render(plan, IPv4, RenderOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +109,7 @@ func TestParallelRenderEqualsSequential(t *testing.T) {
 // rules as one run of restore lines, equal to printing them one by one,
 // and the full payload's text equals the rendered ruleset's rules.
 func TestRenderKeepsRestoreLines(t *testing.T) {
-	_, plan := fixturePlan(t, 700, 4)
+	_, plan := fixture.Plan(t, 700, 4)
 	for _, p := range []*rulegen.Plan{samplePlan(t), plan} {
 		for _, f := range []Family{IPv4, IPv6} {
 			rs, _ := Render(p, f, RenderOptions{})

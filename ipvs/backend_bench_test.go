@@ -16,7 +16,7 @@ import (
 func BenchmarkRenderDiff(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(fmt.Sprintf("full/%d", n), func(b *testing.B) {
-			c, plan := benchPlan(b, n)
+			c, plan := fixture.Plan(b, n, 10)
 			prev, err := Render(plan, RenderOptions{})
 			if err != nil {
 				b.Fatal(err)
@@ -37,7 +37,7 @@ func BenchmarkRenderDiff(b *testing.B) {
 			}
 		})
 		b.Run(fmt.Sprintf("sync/%d", n), func(b *testing.B) {
-			c, plan := benchPlan(b, n)
+			c, plan := fixture.Plan(b, n, 10)
 			fb := newFakeBackend(b)
 			ctx := context.Background()
 			if _, err := fb.Sync(ctx, rulegen.SyncRequest{Plan: plan, Full: true}); err != nil {
@@ -56,24 +56,11 @@ func BenchmarkRenderDiff(b *testing.B) {
 	}
 }
 
-func benchPlan(b *testing.B, n int) (*fixture.Cluster, *rulegen.Plan) {
-	b.Helper()
-	c, err := fixture.New(n, 10)
-	if err != nil {
-		b.Fatal(err)
-	}
-	plan, err := rulegen.Compile(c.Snapshot, fixture.Node(), fixture.Config())
-	if err != nil {
-		b.Fatal(err)
-	}
-	return c, plan
-}
-
 // BenchmarkRender measures one full Render at n services x 10 endpoints.
 func BenchmarkRender(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			_, plan := benchPlan(b, n)
+			_, plan := fixture.Plan(b, n, 10)
 			b.ResetTimer()
 			for range b.N {
 				if _, err := Render(plan, RenderOptions{}); err != nil {

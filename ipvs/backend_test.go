@@ -220,11 +220,7 @@ func TestBackendGracefulTermination(t *testing.T) {
 // into a fake-backed Backend.
 func syncedFixture(t *testing.T, n, m int) (*fixture.Cluster, *rulegen.Plan, fakeBackend) {
 	t.Helper()
-	c, err := fixture.New(n, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, _ := rulegen.Compile(c.Snapshot, fixture.Node(), fixture.Config())
+	c, plan := fixture.Plan(t, n, m)
 	fb := newFakeBackend(t)
 	if _, err := fb.Sync(context.Background(), rulegen.SyncRequest{Plan: plan, Full: true}); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/proxykit/proxykit/internal/fixture"
 	"github.com/proxykit/proxykit/rulegen"
 )
 
@@ -29,7 +30,7 @@ func netnsBackend(b *testing.B, opts RenderOptions) (*Backend, *Netlink) {
 // shard count (shards=DefaultShards is the default layout the 5 s target is
 // about). Each iteration starts from empty tables (Cleanup untimed).
 func BenchmarkApplyFull(b *testing.B) {
-	_, plan := fixturePlan(b, benchServices, benchEndpoints)
+	_, plan := fixture.Plan(b, benchServices, benchEndpoints)
 	for _, n := range kernelBenchShards {
 		b.Run(fmt.Sprintf("shards=%d", n), func(b *testing.B) {
 			be, _ := netnsBackend(b, RenderOptions{Shards: n})
@@ -62,7 +63,7 @@ func BenchmarkApplyFull(b *testing.B) {
 func BenchmarkOneEndpointChange(b *testing.B) {
 	for _, n := range kernelBenchShards {
 		b.Run(fmt.Sprintf("shards=%d", n), func(b *testing.B) {
-			c, plan := fixturePlan(b, benchServices, benchEndpoints)
+			c, plan := fixture.Plan(b, benchServices, benchEndpoints)
 			be, _ := netnsBackend(b, RenderOptions{Shards: n})
 			ctx := context.Background()
 			if _, err := be.Sync(ctx, rulegen.SyncRequest{Plan: plan, Full: true}); err != nil {

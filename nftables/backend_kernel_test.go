@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/proxykit/proxykit/internal/fixture"
 	"github.com/proxykit/proxykit/rulegen"
 )
 
@@ -48,7 +49,7 @@ func TestBackendKernel(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	c, plan := fixturePlan(t, 60, 3)
+	c, plan := fixture.Plan(t, 60, 3)
 	mustSync(t, b, rulegen.SyncRequest{Plan: plan, Full: true})
 	equalsRender(t, nl, plan, opts)
 

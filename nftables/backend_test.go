@@ -43,19 +43,6 @@ func equalsRender(t testing.TB, k Kernel, plan *rulegen.Plan, opts RenderOptions
 	}
 }
 
-func fixturePlan(t testing.TB, n, m int) (*fixture.Cluster, *rulegen.Plan) {
-	t.Helper()
-	c, err := fixture.New(n, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := rulegen.Compile(c.Snapshot, fixture.Node(), fixture.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, plan
-}
-
 // changeOne changes one endpoint of service i and returns the updated plan
 // and the changed names.
 func changeOne(t testing.TB, c *fixture.Cluster, plan *rulegen.Plan, i, k int) (*rulegen.Plan, []servicemodel.ServicePortName) {
@@ -77,7 +64,7 @@ func changeOne(t testing.TB, c *fixture.Cluster, plan *rulegen.Plan, i, k int) (
 func TestBackendIncremental(t *testing.T) {
 	for _, opts := range []RenderOptions{{Shards: 1}, {}} {
 		t.Run(fmt.Sprintf("shards=%d", opts.shards()), func(t *testing.T) {
-			c, plan := fixturePlan(t, 300, 5)
+			c, plan := fixture.Plan(t, 300, 5)
 			f, b := fakeBackend(t, opts)
 			if res := mustSync(t, b, rulegen.SyncRequest{Plan: plan, Full: true}); res.Writes < 300*5 {
 				t.Fatalf("full sync wrote %d", res.Writes)
@@ -105,7 +92,7 @@ func TestBackendIncremental(t *testing.T) {
 // TestBackendFailureLeavesState: a refused transaction leaves the kernel as
 // it was and asks for a full sync, which then succeeds.
 func TestBackendFailureLeavesState(t *testing.T) {
-	c, plan := fixturePlan(t, 50, 3)
+	c, plan := fixture.Plan(t, 50, 3)
 	f, b := fakeBackend(t, RenderOptions{})
 	mustSync(t, b, rulegen.SyncRequest{Plan: plan, Full: true})
 	before := f.ReadAll()
@@ -133,7 +120,7 @@ func TestBackendFailureLeavesState(t *testing.T) {
 // behind the backend's back come back at the next full sync.
 func TestBackendDriftRepaired(t *testing.T) {
 	opts := RenderOptions{Shards: 2}
-	_, plan := fixturePlan(t, 40, 3)
+	_, plan := fixture.Plan(t, 40, 3)
 	f, b := fakeBackend(t, opts)
 	mustSync(t, b, rulegen.SyncRequest{Plan: plan, Full: true})
 	rs := mustRender(t, plan, opts)
@@ -155,7 +142,7 @@ func TestBackendDriftRepaired(t *testing.T) {
 // TestBackendForeignTables: syncing, resharding and Cleanup leave other
 // programs' tables alone, and delete every table of ours.
 func TestBackendForeignTables(t *testing.T) {
-	_, plan := fixturePlan(t, 30, 2)
+	_, plan := fixture.Plan(t, 30, 2)
 	opts := RenderOptions{Shards: 1}
 	f, b := fakeBackend(t, opts)
 	foreign := []TableID{{FamilyIPv4, "filter"}, {FamilyInet, "proxykit"}, {FamilyIPv4, "proxykitx"}}
@@ -195,7 +182,7 @@ func TestBackendForeignTables(t *testing.T) {
 // removed and re-added), the incremental render equals a full render of the
 // same plan, and the Backend's incremental syncs keep the Fake equal to it.
 func TestRenderIncrementalEqualsFull(t *testing.T) {
-	c, plan := fixturePlan(t, 200, 4)
+	c, plan := fixture.Plan(t, 200, 4)
 	opts := RenderOptions{Shards: 4}
 	r, err := newRenderer(opts)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/proxykit/proxykit/internal/fixture"
 	"github.com/proxykit/proxykit/rulegen"
 )
 
@@ -19,7 +20,7 @@ var kernelBenchShards = []int{1, 16, 32, 64}
 // scratch, in one table per family and in the default layout
 // (shards=DefaultShards, which the 50 ms target is about).
 func BenchmarkRenderFull(b *testing.B) {
-	_, plan := fixturePlan(b, benchServices, benchEndpoints)
+	_, plan := fixture.Plan(b, benchServices, benchEndpoints)
 	for _, n := range benchShards {
 		b.Run(fmt.Sprintf("shards=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
@@ -38,7 +39,7 @@ func BenchmarkRenderFull(b *testing.B) {
 func BenchmarkRenderDiffOneEndpoint(b *testing.B) {
 	for _, n := range benchShards {
 		b.Run(fmt.Sprintf("shards=%d", n), func(b *testing.B) {
-			c, plan := fixturePlan(b, benchServices, benchEndpoints)
+			c, plan := fixture.Plan(b, benchServices, benchEndpoints)
 			r, err := newRenderer(RenderOptions{Shards: n})
 			if err != nil {
 				b.Fatal(err)

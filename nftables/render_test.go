@@ -157,7 +157,7 @@ func TestShardBalance(t *testing.T) {
 // does, with endpoint counts on both sides of the indexed-lookup threshold
 // and endpoints that several services share.
 func TestRenderWriterReuse(t *testing.T) {
-	c, _ := fixturePlan(t, 300, 20)
+	c, _ := fixture.Plan(t, 300, 20)
 	for i := 0; i < 300; i++ {
 		es := *c.Slices[i]
 		switch i % 3 {
@@ -210,7 +210,7 @@ func setText(s *Set) string {
 // claim (an external IP on the same port) goes to the first in name order,
 // in a full render and after the first one goes away incrementally.
 func TestRenderSharedKeyFirstWins(t *testing.T) {
-	c, _ := fixturePlan(t, 50, 2)
+	c, _ := fixture.Plan(t, 50, 2)
 	ip := netip.MustParseAddr("198.51.100.7")
 	for _, i := range []int{7, 3} {
 		svc := *c.Services[i]

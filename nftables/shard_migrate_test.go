@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/proxykit/proxykit/internal/fixture"
 	"github.com/proxykit/proxykit/rulegen"
 )
 
@@ -45,7 +46,7 @@ func TestShardLayoutMigration(t *testing.T) {
 	}
 	for _, kt := range kernels {
 		t.Run(kt.name, func(t *testing.T) {
-			_, plan := fixturePlan(t, 60, 3)
+			_, plan := fixture.Plan(t, 60, 3)
 			k := kt.new(t)
 			ctx := context.Background()
 			around := aroundKernel(t, k)

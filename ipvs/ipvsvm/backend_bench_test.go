@@ -11,26 +11,13 @@ import (
 	"github.com/proxykit/proxykit/rulegen"
 )
 
-func fixturePlan(b *testing.B, n int) (*fixture.Cluster, *rulegen.Plan) {
-	b.Helper()
-	c, err := fixture.New(n, 10)
-	if err != nil {
-		b.Fatal(err)
-	}
-	plan, err := rulegen.Compile(c.Snapshot, fixture.Node(), fixture.Config())
-	if err != nil {
-		b.Fatal(err)
-	}
-	return c, plan
-}
-
 // BenchmarkBackendProgram1kx10 programs the scale fixture's 1k services x
 // 10 endpoints from empty through Backend.Sync (virtual servers, dummy
 // addresses, ipsets, companion rules), and the same render with the tools
 // (`ipset restore`, `ipvsadm -R`, `iptables-legacy-restore`; no addresses,
 // which the tools do not bind), each in a fresh namespace.
 func BenchmarkBackendProgram1kx10(b *testing.B) {
-	_, plan := fixturePlan(b, 1000)
+	_, plan := fixture.Plan(b, 1000, 10)
 	r, err := ipvs.Render(plan, ipvs.RenderOptions{})
 	if err != nil {
 		b.Fatal(err)
@@ -72,7 +59,7 @@ func BenchmarkBackendProgram1kx10(b *testing.B) {
 func BenchmarkBackendOneEndpointChange(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(map[int]string{1000: "1k", 10000: "10k"}[n], func(b *testing.B) {
-			c, plan := fixturePlan(b, n)
+			c, plan := fixture.Plan(b, n, 10)
 			ns := newNS(b)
 			bk, _ := nsBackend(b, ns, ipvs.BackendOptions{Families: []iptables.Family{iptables.IPv4}})
 			ctx := context.Background()

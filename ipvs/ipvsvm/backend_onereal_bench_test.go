@@ -28,7 +28,7 @@ type oneRealBackend struct {
 }
 
 func newOneRealBackend(b *testing.B, n int) *oneRealBackend {
-	c, plan := fixturePlan(b, n)
+	c, plan := fixture.Plan(b, n, 10)
 	ns := newNS(b)
 	bk, _ := nsBackend(b, ns, ipvs.BackendOptions{Families: []iptables.Family{iptables.IPv4}})
 	if _, err := bk.Sync(context.Background(), rulegen.SyncRequest{Plan: plan, Full: true}); err != nil {
