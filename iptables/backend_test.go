@@ -19,6 +19,18 @@ func newFakeBackend(t *testing.T, k *Fake) *Backend {
 	return b
 }
 
+// syncedFake returns a Fake kernel and a Backend that has fully synced plan
+// into it.
+func syncedFake(t *testing.T, plan *rulegen.Plan) (*Fake, *Backend) {
+	t.Helper()
+	k := NewFake()
+	b := newFakeBackend(t, k)
+	if _, err := b.Sync(context.Background(), rulegen.SyncRequest{Plan: plan, Full: true}); err != nil {
+		t.Fatal(err)
+	}
+	return k, b
+}
+
 // requireRendered fails t unless the kernel holds exactly what Render makes
 // of plan (owned chains only).
 func requireRendered(t *testing.T, k Kernel, plan *rulegen.Plan, families ...Family) {
@@ -73,12 +85,8 @@ func TestBackendOneEndpointChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	plan, _ := rulegen.Compile(c.Snapshot, fixture.Node(), fixture.Config())
-	k := NewFake()
-	b := newFakeBackend(t, k)
+	k, b := syncedFake(t, plan)
 	ctx := context.Background()
-	if _, err := b.Sync(ctx, rulegen.SyncRequest{Plan: plan, Full: true}); err != nil {
-		t.Fatal(err)
-	}
 	snap, changed, _ := c.ChangeOneEndpoint(3, 1)
 	plan, _ = plan.Update(snap, changed)
 	before := len(k.Applied())
@@ -98,16 +106,11 @@ func TestBackendOneEndpointChange(t *testing.T) {
 }
 
 func TestBackendFailureLeavesStateAndRecovers(t *testing.T) {
-	k := NewFake()
-	b := newFakeBackend(t, k)
-	ctx := context.Background()
 	plan := samplePlan(t)
-	if _, err := b.Sync(ctx, rulegen.SyncRequest{Plan: plan, Full: true}); err != nil {
-		t.Fatal(err)
-	}
+	k, b := syncedFake(t, plan)
+	ctx := context.Background()
 	before, _ := k.Read(ctx, IPv4, TableNat, TableFilter)
-	c, _ := fixture.New(20, 2)
-	other, _ := rulegen.Compile(c.Snapshot, fixture.Node(), fixture.Config())
+	_, other := fixture.Plan(t, 20, 2)
 	boom := errors.New("injected")
 	k.FailOn = func(int, *Payload) error { return boom }
 	if _, err := b.Sync(ctx, rulegen.SyncRequest{Plan: other}); !errors.Is(err, boom) {
@@ -125,13 +128,9 @@ func TestBackendFailureLeavesStateAndRecovers(t *testing.T) {
 }
 
 func TestBackendCanaryAsksForFullSync(t *testing.T) {
-	k := NewFake()
-	b := newFakeBackend(t, k)
-	ctx := context.Background()
 	plan := samplePlan(t)
-	if _, err := b.Sync(ctx, rulegen.SyncRequest{Plan: plan, Full: true}); err != nil {
-		t.Fatal(err)
-	}
+	k, b := syncedFake(t, plan)
+	ctx := context.Background()
 	k.Set(NewRuleset(IPv4)) // someone flushed everything
 	res, err := b.Sync(ctx, rulegen.SyncRequest{Plan: plan, Changed: plan.Names()[:1]})
 	if err != nil || !res.NeedFull {
