@@ -3,13 +3,13 @@ package iptables
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os/exec"
-	"runtime"
 
 	"github.com/vishvananda/netns"
+
+	"github.com/proxykit/proxykit/internal/nsthread"
 )
 
 // Runner runs one command with stdin (nil for none) and returns what it
@@ -37,7 +37,7 @@ func LocalRunner() Runner {
 func NetNSRunner(ns netns.NsHandle) Runner {
 	return func(ctx context.Context, name string, args []string, stdin io.Reader) ([]byte, []byte, error) {
 		cmd, out, errOut := command(ctx, name, args, stdin)
-		if err := startInNetNS(ns, cmd); err != nil {
+		if err := nsthread.In(ns, cmd.Start); err != nil {
 			if cmd.Process != nil {
 				_ = cmd.Wait()
 			}
@@ -56,32 +56,4 @@ func command(ctx context.Context, name string, args []string, stdin io.Reader) (
 		cmd.Stdin = stdin // os/exec copies it with io.Copy, through its WriteTo if it has one
 	}
 	return cmd, &out, &errOut
-}
-
-// startInNetNS starts cmd from a thread that is inside ns. The thread is
-// returned to its namespace, or, if that fails, left locked so that the
-// runtime discards it when the goroutine ends.
-func startInNetNS(ns netns.NsHandle, cmd *exec.Cmd) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(ns); err != nil {
-			errc <- err
-			return
-		}
-		startErr := cmd.Start()
-		if err := netns.Set(orig); err != nil {
-			errc <- errors.Join(startErr, fmt.Errorf("return to own netns: %w", err))
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- startErr
-	}()
-	return <-errc
 }

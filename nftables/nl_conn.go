@@ -4,11 +4,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"runtime"
 	"syscall"
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/proxykit/proxykit/internal/nsthread"
 )
 
 // errOutcomeUnknown marks a batch whose replies were lost (ENOBUFS): the
@@ -21,58 +22,35 @@ type nlSocket struct {
 }
 
 // openSocket opens the socket in the namespace nsFd (-1: the caller's). The
-// namespace switch happens on a throwaway locked thread, so a failure to
-// switch back cannot leak into other goroutines.
+// namespace switch happens on a throwaway locked thread (internal/nsthread),
+// so a failure to switch back cannot leak into other goroutines.
 func openSocket(nsFd int) (*nlSocket, error) {
-	type result struct {
-		fd  int
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		restored := true
-		defer func() {
-			if restored {
-				runtime.UnlockOSThread()
-			} // else: the goroutine exits locked and the runtime discards the thread
-		}()
-		if nsFd >= 0 {
-			orig, err := netns.Get()
-			if err != nil {
-				ch <- result{-1, fmt.Errorf("nftables: current netns: %w", err)}
-				return
-			}
-			defer orig.Close()
-			if err := unix.Setns(nsFd, unix.CLONE_NEWNET); err != nil {
-				ch <- result{-1, fmt.Errorf("nftables: setns: %w", err)}
-				return
-			}
-			defer func() {
-				if err := netns.Set(orig); err != nil {
-					restored = false
-				}
-			}()
-		}
-		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
-		if err != nil {
-			ch <- result{-1, fmt.Errorf("nftables: netlink socket: %w", err)}
-			return
+	fd := -1
+	open := func() error {
+		var err error
+		if fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER); err != nil {
+			return fmt.Errorf("nftables: netlink socket: %w", err)
 		}
 		if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-			_ = unix.Close(fd)
-			ch <- result{-1, fmt.Errorf("nftables: bind: %w", err)}
-			return
+			return fmt.Errorf("nftables: bind: %w", err)
 		}
-		ch <- result{fd, nil}
-	}()
-	r := <-ch
-	if r.err != nil {
-		return nil, r.err
+		return nil
+	}
+	var err error
+	if nsFd >= 0 {
+		err = nsthread.In(netns.NsHandle(nsFd), open)
+	} else {
+		err = open()
+	}
+	if err != nil {
+		if fd >= 0 {
+			_ = unix.Close(fd)
+		}
+		return nil, err
 	}
 	// Generous buffers so that error reports of a large batch are not dropped.
-	_ = unix.SetsockoptInt(r.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20)
-	return &nlSocket{fd: r.fd}, nil
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20)
+	return &nlSocket{fd: fd}, nil
 }
 
 func (s *nlSocket) close() error { return unix.Close(s.fd) }

@@ -7,13 +7,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 
+	"github.com/vishvananda/netns"
+
+	"github.com/proxykit/proxykit/internal/nsthread"
 	"github.com/proxykit/proxykit/iptables"
 	"github.com/proxykit/proxykit/ipvs"
 	"github.com/proxykit/proxykit/rulegen"
-	"github.com/vishvananda/netns"
 )
 
 var errNoIPVS = errors.New("this kernel has no IPVS (load the ip_vs module, or run in the test VM: see `go doc ./examples/ipvs-dr`)")
@@ -123,25 +124,11 @@ func sysctlIn(path string) func(key, value string) error {
 		if path == "" {
 			return os.WriteFile(file, []byte(value), 0o644)
 		}
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			return err
-		}
-		defer orig.Close()
 		target, err := netns.GetFromPath(path)
 		if err != nil {
 			return err
 		}
 		defer target.Close()
-		if err := netns.Set(target); err != nil {
-			return err
-		}
-		werr := os.WriteFile(file, []byte(value), 0o644)
-		if err := netns.Set(orig); err != nil {
-			panic(fmt.Sprintf("ipvs-dr: cannot return to the original network namespace: %v", err))
-		}
-		return werr
+		return nsthread.In(target, func() error { return os.WriteFile(file, []byte(value), 0o644) })
 	}
 }

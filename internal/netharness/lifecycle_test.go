@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/proxykit/proxykit/internal/kerneltest"
+	"github.com/proxykit/proxykit/internal/nsthread"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -167,7 +168,7 @@ func TestDoPropagates(t *testing.T) {
 	if err := topo.Do(NodeName, func() error { panic("boom") }); err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Errorf("panic: got %v", err)
 	}
-	if err := topo.Do(NodeName, func() error { runtime.Goexit(); return nil }); !errors.Is(err, errGoexit) {
+	if err := topo.Do(NodeName, func() error { runtime.Goexit(); return nil }); !errors.Is(err, nsthread.ErrGoexit) {
 		t.Errorf("Goexit: got %v", err)
 	}
 	if err := topo.Do("pod-x", func() error { return nil }); !errors.Is(err, ErrUnknownNamespace) {

@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,31 +17,12 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/proxykit/proxykit/internal/netharness"
+	"github.com/proxykit/proxykit/internal/nsthread"
 )
 
 // TestMain boots the VM when the host kernel has no IPVS: every test of this
 // package then runs inside it.
 func TestMain(m *testing.M) { Main(m, Options{}) }
-
-// onThread runs f on a locked OS thread and puts the thread back into its
-// original network namespace afterwards.
-func onThread(t *testing.T, f func() error) {
-	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	ferr := f()
-	if err := netns.Set(orig); err != nil {
-		panic(err) // the locked thread would otherwise serve other goroutines in the wrong netns
-	}
-	if ferr != nil {
-		t.Fatal(ferr)
-	}
-}
 
 // newNetns creates a network namespace with lo up, closed at cleanup.
 func newNetns(t *testing.T) netns.NsHandle {
@@ -54,10 +34,7 @@ func newNetns(t *testing.T) netns.NsHandle {
 func inNetns(t *testing.T, ns netns.NsHandle, name string, args ...string) string {
 	t.Helper()
 	var out []byte
-	onThread(t, func() error {
-		if err := netns.Set(ns); err != nil {
-			return err
-		}
+	err := nsthread.In(ns, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		var err error
@@ -66,6 +43,9 @@ func inNetns(t *testing.T, ns netns.NsHandle, name string, args ...string) strin
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return string(out)
 }
 

@@ -6,13 +6,14 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/vishvananda/netns"
+
+	"github.com/proxykit/proxykit/internal/nsthread"
 	"github.com/proxykit/proxykit/internal/vmtest"
 	"github.com/proxykit/proxykit/ipvs"
-	"github.com/vishvananda/netns"
 
 	"github.com/proxykit/proxykit/internal/netharness"
 )
@@ -34,35 +35,13 @@ func newNS(t testing.TB) *testNS {
 	return ns
 }
 
-// onLockedThread runs f on a locked OS thread and then moves that thread
-// back to the network namespace it was in.
-func onLockedThread(t testing.TB, f func()) {
-	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	defer func() {
-		if err := netns.Set(orig); err != nil {
-			panic(err) // the locked thread would run other goroutines in the wrong netns
-		}
-	}()
-	f()
-}
-
 // do runs f on a thread inside the namespace (sockets and child processes
 // created there belong to it).
 func (ns *testNS) do(t testing.TB, f func()) {
 	t.Helper()
-	onLockedThread(t, func() {
-		if err := netns.Set(ns.h); err != nil {
-			t.Fatal(err)
-		}
-		f()
-	})
+	if err := nsthread.In(ns.h, func() error { f(); return nil }); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // run runs a command inside the namespace with stdin and returns stdout.
