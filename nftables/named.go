@@ -24,14 +24,14 @@ func nameHash(name string) uint64 { return maphash.String(nameSeed, name) }
 // chains to change one costs O(1); every maxDepth clones it is flattened.
 // An item's name is the name it is stored under.
 //
-// The index maps a 64-bit hash of the name to the item's position (a map
-// without pointers, which the garbage collector does not scan); a name
+// The index maps a 64-bit hash of the name to the item's position (a
+// hashIndex, without pointers); a name
 // whose hash another live name holds is indexed by the name itself.
 type named[T namedItem] struct {
 	parent   *named[T]
 	depth    int
 	items    []T              // own items, in order; removed ones are zero
-	idx      map[uint64]int32 // own live items by name hash
+	idx      hashIndex        // own live items by name hash
 	spill    map[string]int32 // own live items whose hash another one holds
 	override map[string]T     // parent items replaced here
 	removed  map[string]bool
@@ -50,7 +50,7 @@ func (n *named[T]) hash(name string) uint64 {
 
 // own returns the position of the own live item called name.
 func (n *named[T]) own(name string, h uint64) (int, bool) {
-	if i, ok := n.idx[h]; ok && n.items[i].itemName() == name {
+	if i, ok := n.idx.get(h); ok && n.items[i].itemName() == name {
 		return int(i), true
 	}
 	if i, ok := n.spill[name]; ok {
@@ -84,8 +84,8 @@ func (n *named[T]) inParent(name string, h uint64) bool {
 }
 
 func (n *named[T]) reserve(size int) {
-	if n.idx == nil && size > 0 {
-		n.idx = make(map[uint64]int32, size)
+	if n.items == nil && size > 0 {
+		n.idx.reserve(size)
 		n.items = make([]T, 0, size)
 	}
 }
@@ -97,13 +97,8 @@ func (n *named[T]) addHashed(name string, h uint64, v T) bool {
 	if n.inParent(name, h) {
 		return false
 	}
-	if n.idx == nil {
-		n.idx = map[uint64]int32{}
-	}
 	pos := int32(len(n.items))
-	if i, taken := n.idx[h]; !taken {
-		n.idx[h] = pos
-	} else {
+	if i, added := n.idx.insert(h, pos); !added {
 		if n.items[i].itemName() == name {
 			return false
 		}
@@ -138,8 +133,8 @@ func (n *named[T]) replace(name string, v T) {
 func (n *named[T]) remove(name string) {
 	h := n.hash(name)
 	if i, own := n.own(name, h); own {
-		if j, ok := n.idx[h]; ok && int(j) == i {
-			delete(n.idx, h)
+		if j, ok := n.idx.get(h); ok && int(j) == i {
+			n.idx.delete(h)
 		} else {
 			delete(n.spill, name)
 		}

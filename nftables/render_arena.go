@@ -80,7 +80,7 @@ func newArena(s arenaSize) *arena {
 	a := &arena{nameSize: max(s.names, 256)}
 	a.rules.size, a.stmts.size, a.values.size = max(s.rules, 16), max(s.stmts, 32), max(s.values, 8)
 	a.verdicts.size, a.chains.size, a.chainPtrs.size = max(s.verdicts, 8), max(s.chains, 8), max(s.chains, 8)
-	a.hashes.size = max(s.chains, 8)
+	a.hashes.size = max(s.chains+s.sets, 8)
 	a.sets.size, a.setPtrs.size, a.elems.size, a.frags.size = max(s.sets, 4), max(s.sets, 4), max(s.elems, 8), max(s.frags, 1)
 	return a
 }

@@ -50,11 +50,12 @@ type shardState struct {
 // rendered (their names are the port's id and addresses with fixed
 // prefixes, and the sets are valid by construction).
 type fragment struct {
-	chains []*Chain
-	hashes []uint64 // of the chains' names (nameHash)
-	sets   []*Set
-	elems  [numSharedMaps][]Element
-	valid  bool
+	chains    []*Chain
+	hashes    []uint64 // of the chains' names (nameHash)
+	sets      []*Set
+	setHashes []uint64 // of the sets' names
+	elems     [numSharedMaps][]Element
+	valid     bool
 }
 
 func newFamRenderer(r *renderer, f Family, plan *rulegen.Plan) *famRenderer {
@@ -137,15 +138,17 @@ func (fr *famRenderer) renderAll(names []servicemodel.ServicePortName, sps []*ru
 func (fr *famRenderer) renderChunk(sps []*rulegen.ServicePlan, frags []*fragment) {
 	mf := modelFamily(fr.fam)
 	var size arenaSize
-	for _, sp := range sps {
+	sizes := make([]arenaSize, len(sps))
+	for i, sp := range sps {
 		if pp := sp.Family(mf); pp != nil {
-			size.add(portSize(pp))
+			sizes[i] = portSize(pp)
+			size.add(sizes[i])
 		}
 	}
 	w := fr.newPortWriter(newArena(size))
 	for i, sp := range sps {
 		if pp := sp.Family(mf); pp != nil {
-			frags[i] = w.render(pp)
+			frags[i] = w.renderSized(pp, sizes[i])
 		}
 	}
 }
@@ -172,8 +175,8 @@ func (sh *shardState) add(name servicemodel.ServicePortName, f *fragment) {
 				sh.table.chains.replace(c.Name, c)
 			}
 		}
-		for _, set := range f.sets {
-			if !sh.table.sets.add(set.Name, set) {
+		for i, set := range f.sets {
+			if !sh.table.sets.addHashed(set.Name, f.setHashes[i], set) {
 				sh.table.sets.replace(set.Name, set)
 			}
 		}
@@ -317,6 +320,43 @@ func newMapKey(k []Value) mapKey {
 	return mk
 }
 
+// packed returns the key in 64 bits when it fits (no address or an IPv4
+// one, a protocol number and a port), so that keys can be told apart
+// without a map of structs.
+func (mk mapKey) packed() (uint64, bool) {
+	if mk.proto > 0xff || mk.port > 0xffff || (mk.addr.IsValid() && !mk.addr.Is4()) {
+		return 0, false
+	}
+	x := uint64(mk.proto)<<32 | uint64(mk.port)<<40
+	if mk.addr.IsValid() {
+		a := mk.addr.As4()
+		x |= 1<<56 | uint64(a[0])<<24 | uint64(a[1])<<16 | uint64(a[2])<<8 | uint64(a[3])
+	}
+	return x, true
+}
+
+// keySeen tells whether a shared map's key was seen before.
+type keySeen struct {
+	packed hashIndex
+	other  map[mapKey]struct{}
+}
+
+// add records k; false when it was seen before.
+func (s *keySeen) add(k mapKey) bool {
+	if x, ok := k.packed(); ok {
+		_, added := s.packed.insert(x, 0)
+		return added
+	}
+	if _, dup := s.other[k]; dup {
+		return false
+	}
+	if s.other == nil {
+		s.other = map[mapKey]struct{}{}
+	}
+	s.other[k] = struct{}{}
+	return true
+}
+
 // rebuildMaps rewrites the shard's dirty shared maps from its fragments, in
 // name order.
 func (fr *famRenderer) rebuildMaps(sh *shardState) {
@@ -333,12 +373,11 @@ func (fr *famRenderer) rebuildMaps(sh *shardState) {
 		// A key two services claim (an external IP shared on one port)
 		// goes to the first in name order, as the first matching rule
 		// would.
-		seen := make(map[mapKey]struct{}, n)
+		var seen keySeen
+		seen.packed.reserve(n)
 		for _, f := range sh.frags {
 			for _, e := range f.elems[m] {
-				k := newMapKey(e.Key)
-				if _, dup := seen[k]; !dup {
-					seen[k] = struct{}{}
+				if seen.add(newMapKey(e.Key)) {
 					s.Elements = append(s.Elements, e)
 				}
 			}

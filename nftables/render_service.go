@@ -68,14 +68,16 @@ func (fr *famRenderer) newPortWriter(a *arena) *portWriter {
 }
 
 // render renders one port into a fragment.
-func (w *portWriter) render(pp *rulegen.PortPlan) *fragment {
+func (w *portWriter) render(pp *rulegen.PortPlan) *fragment { return w.renderSized(pp, portSize(pp)) }
+
+// renderSized renders one port whose portSize is size.
+func (w *portWriter) renderSized(pp *rulegen.PortPlan, size arenaSize) *fragment {
 	w.pp, w.n, w.proto = pp, portNamesIn(w.a, pp), protoNumbers[string(pp.Protocol)]
 	w.protoStmt = w.fr.protoMatch(w.proto)
 	w.internal, w.external, w.intAction, w.extAction = "", "", 0, 0
 	w.frag = &w.a.frags.take(1)[0]
-	size := portSize(pp)
 	w.frag.chains, w.frag.sets = w.a.chainPtrs.take(size.chains)[:0], w.a.setPtrs.take(size.sets)[:0]
-	w.frag.hashes = w.a.hashes.take(size.chains)[:0]
+	w.frag.hashes, w.frag.setHashes = w.a.hashes.take(size.chains)[:0], w.a.hashes.take(size.sets)[:0]
 	w.frontendElems()
 	w.endpointNames()
 	w.choices()
@@ -186,6 +188,11 @@ func (w *portWriter) pushChain(c *Chain) {
 	w.frag.chains, w.frag.hashes = append(w.frag.chains, c), append(w.frag.hashes, nameHash(c.Name))
 }
 
+// pushSet adds a set to the fragment, with the hash of its name.
+func (w *portWriter) pushSet(s *Set) {
+	w.frag.sets, w.frag.setHashes = append(w.frag.sets, s), append(w.frag.setHashes, nameHash(s.Name))
+}
+
 func (w *portWriter) elem(m sharedMap, key []Value, v Verdict) {
 	w.frag.elems[m] = append(w.frag.elems[m], Element{Key: key, Verdict: w.a.verdict(v)})
 }
@@ -242,7 +249,7 @@ func (w *portWriter) choiceChain(name, mapName string, eps []rulegen.Endpoint, c
 		}
 	}
 	rules = append(rules, a.rule(NumgenVMap{Mod: uint32(len(eps)), Map: mapName}))
-	w.frag.sets = append(w.frag.sets, m)
+	w.pushSet(m)
 	w.pushChain(a.chain(name, rules))
 }
 
@@ -277,7 +284,7 @@ func (w *portWriter) endpointChain(ep rulegen.Endpoint) *epNames {
 	hairpin := a.rule(MatchAddr{Field: fr.saddr, Prefix: netip.PrefixFrom(ep.Addr, ep.Addr.BitLen())}, w.markMasq)
 	dnat := a.rule(w.protoStmt, DNAT{Addr: ep.Addr, Port: uint16(ep.Port)})
 	if w.pp.Affinity > 0 {
-		w.frag.sets = append(w.frag.sets, a.sets.one(Set{Name: en.affinity, Key: fr.addrKeyType, Timeout: true, Dynamic: true,
+		w.pushSet(a.sets.one(Set{Name: en.affinity, Key: fr.addrKeyType, Timeout: true, Dynamic: true,
 			DefaultTimeout: w.pp.Affinity, Size: fr.r.opts.affinitySetSize()}))
 		w.addChain(en.chain, hairpin, a.rule(UpdateSet{Keys: fr.saddrKey, Set: en.affinity, Timeout: w.pp.Affinity}), dnat)
 		return en
