@@ -76,62 +76,35 @@ func newFamRenderer(r *renderer, f Family, plan *rulegen.Plan) *famRenderer {
 }
 
 // renderAll renders every port of plan (sps are the plan's entries in
-// name order) into fresh tables. Workers render the ports chunk by chunk,
-// each chunk from one arena, while builders (one per CPU, each owning some
-// shards) add each finished chunk's fragments to their tables, in name
-// order.
+// name order) into fresh tables, in two parallel passes: every CPU renders
+// chunks of ports, each chunk from one arena; then every CPU builds whole
+// shards, one after the other, so that a table and its name index stay in
+// cache while they grow.
 func (fr *famRenderer) renderAll(names []servicemodel.ServicePortName, sps []*rulegen.ServicePlan) {
 	mf := modelFamily(fr.fam)
 	n := fr.r.shards
-	shardOfPort := make([]int32, len(names))
-	counts := make([]int, n)
-	sizes := make([][2]int, n) // chains, sets: an estimate for Reserve
+	byShard := make([][]int32, n) // port indexes, in name order
 	for i, name := range names {
-		shardOfPort[i] = -1
-		if pp := sps[i].Family(mf); pp != nil {
+		if sps[i].Family(mf) != nil {
 			s := shardOf(name, n)
-			shardOfPort[i] = int32(s)
-			counts[s]++
-			ps := portSize(pp)
-			sizes[s][0] += ps.chains
-			sizes[s][1] += ps.sets
+			byShard[s] = append(byShard[s], int32(i))
 		}
 	}
 	const chunk = 128
 	frags := make([]*fragment, len(names))
-	done := make([]chan struct{}, (len(names)+chunk-1)/chunk)
-	for c := range done {
-		done[c] = make(chan struct{})
-	}
+	parallel((len(names)+chunk-1)/chunk, 1, func(c int) {
+		fr.renderChunk(sps[c*chunk:min((c+1)*chunk, len(names))], frags[c*chunk:])
+	})
 	fr.shards = make([]*shardState, n)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		parallel(len(done), 1, func(c int) {
-			fr.renderChunk(sps[c*chunk:min((c+1)*chunk, len(names))], frags[c*chunk:])
-			close(done[c])
-		})
+	parallel(n, 1, func(s int) {
+		sh := &shardState{index: s, frags: make([]*fragment, len(byShard[s])),
+			names: make([]servicemodel.ServicePortName, len(byShard[s]))}
+		for k, i := range byShard[s] {
+			sh.frags[k], sh.names[k] = frags[i], names[i]
+		}
+		fr.fillShard(sh)
+		fr.shards[s] = sh
 	})
-	// Builder g owns the shards s with s%groups == g and follows the
-	// workers chunk by chunk, so it adds fragments while they are in cache.
-	groups := min(runtime.GOMAXPROCS(0), n)
-	parallel(groups, 1, func(g int) {
-		for s := g; s < n; s += groups {
-			fr.shards[s] = fr.newShard(s, sizes[s], counts[s])
-		}
-		for i, in := range shardOfPort {
-			if in >= 0 && int(in)%groups == g {
-				<-done[i/chunk]
-				fr.shards[in].add(names[i], frags[i])
-			}
-		}
-		for s := g; s < n; s += groups {
-			sh := fr.shards[s]
-			sh.dirty = [numSharedMaps]bool{true, true}
-			fr.rebuildMaps(sh)
-			sh.dirty = [numSharedMaps]bool{}
-		}
-	})
-	wg.Wait()
 }
 
 // renderChunk renders the family's plans of sps into frags, from one arena.
@@ -153,22 +126,29 @@ func (fr *famRenderer) renderChunk(sps []*rulegen.ServicePlan, frags []*fragment
 	}
 }
 
-// newShard returns shard s's table with its static chains, room reserved
-// for about size chains and sets.
-func (fr *famRenderer) newShard(s int, size [2]int, ports int) *shardState {
-	t := NewTable(fr.fam, fr.r.opts.ShardName(s))
-	t.Reserve(size[0]+6, size[1]+2) // and the static chains and maps
-	for _, c := range fr.staticChains(s) {
-		_ = t.AddChain(c) // static names are valid and distinct
+// fillShard builds a shard's table from its fragments: the static chains,
+// the ports' chains and sets (room reserved for exactly these) and the
+// shared maps.
+func (fr *famRenderer) fillShard(sh *shardState) {
+	var chains, sets int
+	for _, f := range sh.frags {
+		chains, sets = chains+len(f.chains), sets+len(f.sets)
 	}
-	return &shardState{index: s, table: t, frags: make([]*fragment, 0, ports),
-		names: make([]servicemodel.ServicePortName, 0, ports)}
+	sh.table = NewTable(fr.fam, fr.r.opts.ShardName(sh.index))
+	sh.table.Reserve(chains+6, sets+2) // and the static chains and maps
+	for _, c := range fr.staticChains(sh.index) {
+		_ = sh.table.AddChain(c) // static names are valid and distinct
+	}
+	for _, f := range sh.frags {
+		sh.add(f)
+	}
+	sh.dirty = [numSharedMaps]bool{true, true}
+	fr.rebuildMaps(sh)
+	sh.dirty = [numSharedMaps]bool{}
 }
 
-// add adds a port's fragment to a shard being built (names in order).
-func (sh *shardState) add(name servicemodel.ServicePortName, f *fragment) {
-	sh.frags = append(sh.frags, f)
-	sh.names = append(sh.names, name)
+// add adds a port's chains and sets to the shard's table.
+func (sh *shardState) add(f *fragment) {
 	if f.valid { // checked when rendered: only a name clash can fail
 		for i, c := range f.chains {
 			if !sh.table.chains.addHashed(c.Name, f.hashes[i], c) {
