@@ -1,6 +1,7 @@
 package nftables
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
@@ -279,13 +280,14 @@ func (d *decoder) cmp(e *expr.Cmp) error {
 	return nil
 }
 
-func trimNul(b []byte) string {
-	for i, c := range b {
-		if c == 0 {
-			return string(b[:i])
-		}
+func trimNul(b []byte) string { return string(trimNulBytes(b)) }
+
+// trimNulBytes returns b up to its first NUL (netlink strings end with one).
+func trimNulBytes(b []byte) []byte {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return b[:i]
 	}
-	return string(b)
+	return b
 }
 
 func (d *decoder) cmpField(l load, neg bool, data []byte) error {

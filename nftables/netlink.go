@@ -27,12 +27,15 @@ type NetlinkConfig struct {
 // with one sendmsg and without per-message ACKs (only errors come back, as
 // with nft). If the error reports were lost (ENOBUFS), Apply reads the tables
 // back and checks whether the transaction took effect instead of assuming.
+// Besides its socket it holds one more per CPU (up to 3) for reading the
+// tables back in parallel.
 type Netlink struct {
-	cfg  NetlinkConfig
-	log  *slog.Logger
-	mu   sync.Mutex
-	sock *nlSocket
-	seq  uint32
+	cfg   NetlinkConfig
+	log   *slog.Logger
+	mu    sync.Mutex
+	sock  *nlSocket   // every write and the reads
+	extra []*nlSocket // more read sockets (nl_readers.go)
+	seq   uint32
 }
 
 // NewNetlink opens a netlink socket in the configured namespace.
@@ -50,7 +53,9 @@ func NewNetlink(cfg NetlinkConfig) (*Netlink, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Netlink{cfg: cfg, log: log, sock: sock, seq: uint32(time.Now().Unix())}, nil
+	k := &Netlink{cfg: cfg, log: log, sock: sock, seq: uint32(time.Now().Unix())}
+	k.openReaders(ns)
+	return k, nil
 }
 
 // Close releases the socket.
@@ -61,7 +66,10 @@ func (k *Netlink) Close() error {
 		return nil
 	}
 	err := k.sock.close()
-	k.sock = nil
+	for _, s := range k.extra {
+		err = errors.Join(err, s.close())
+	}
+	k.sock, k.extra = nil, nil
 	return err
 }
 

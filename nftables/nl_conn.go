@@ -18,7 +18,20 @@ var errOutcomeUnknown = errors.New("batch outcome unknown")
 
 // nlSocket is a NETLINK_NETFILTER socket, opened inside a network namespace.
 type nlSocket struct {
-	fd int
+	fd   int
+	rbuf []byte // receive buffer, reused by every read (the socket is used by one goroutine at a time)
+}
+
+// recvBufSize is the receive buffer's size: room for a full batch of dump
+// replies (the kernel fills up to 16 KiB, or a page, per recv).
+const recvBufSize = 256 << 10
+
+// recvBuf returns the socket's receive buffer.
+func (s *nlSocket) recvBuf() []byte {
+	if s.rbuf == nil {
+		s.rbuf = make([]byte, recvBufSize)
+	}
+	return s.rbuf
 }
 
 // openSocket opens the socket in the namespace nsFd (-1: the caller's). The
@@ -81,7 +94,7 @@ func (s *nlSocket) send(buf []byte) ([]nlError, error) {
 // drain reads every queued message without blocking.
 func (s *nlSocket) drain() ([]nlError, error) {
 	var errs []nlError
-	rbuf := make([]byte, 64<<10)
+	rbuf := s.recvBuf()
 	for {
 		n, _, err := unix.Recvfrom(s.fd, rbuf, unix.MSG_DONTWAIT)
 		switch {

@@ -25,7 +25,7 @@ func (s *nlSocket) dump(msg uint16, fam Family, seq uint32, attrs func(b *nlBatc
 		return nil, fmt.Errorf("nftables: dump request: %w", err)
 	}
 	var out [][]byte
-	rbuf := make([]byte, 256<<10)
+	rbuf := s.recvBuf()
 	for {
 		n, _, err := unix.Recvfrom(s.fd, rbuf, 0)
 		if errors.Is(err, unix.EINTR) {

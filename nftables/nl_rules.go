@@ -23,23 +23,26 @@ func (s *nlSocket) listRules(id TableID, seq uint32) (map[string][]Rule, error) 
 		return nil, err
 	}
 	out := map[string][]Rule{}
+	var chain string // the chain of the previous rule: rules come chain by chain
 	for _, m := range msgs {
-		var chain, table string
+		var table []byte
 		var rule Rule
 		it := attrIter{b: m}
 		for it.next() {
 			switch it.typ {
 			case unix.NFTA_RULE_TABLE:
-				table = trimNul(it.data)
+				table = trimNulBytes(it.data)
 			case unix.NFTA_RULE_CHAIN:
-				chain = trimNul(it.data)
+				if name := trimNulBytes(it.data); string(name) != chain {
+					chain = string(name)
+				}
 			case unix.NFTA_RULE_EXPRESSIONS:
 				rule.Stmts = decodeExprList(id.Family, it.data)
 			case unix.NFTA_RULE_USERDATA:
 				rule.Comment, _ = userdata.GetString(it.data, userdata.TypeComment)
 			}
 		}
-		if table == id.Name {
+		if string(table) == id.Name {
 			out[chain] = append(out[chain], rule)
 		}
 	}
@@ -47,8 +50,8 @@ func (s *nlSocket) listRules(id TableID, seq uint32) (map[string][]Rule, error) 
 }
 
 // newExpr returns an empty expression of a kind the decoder understands.
-func newExpr(name string) expr.Any {
-	switch name {
+func newExpr(name []byte) expr.Any {
+	switch string(name) {
 	case "payload":
 		return &expr.Payload{}
 	case "meta":
@@ -87,20 +90,19 @@ func decodeExprList(fam Family, b []byte) []Stmt {
 	var exprs []expr.Any
 	it := attrIter{b: b}
 	for it.next() {
-		var name string
-		var data []byte
+		var name, data []byte
 		el := attrIter{b: it.data}
 		for el.next() {
 			switch el.typ {
 			case unix.NFTA_EXPR_NAME:
-				name = trimNul(el.data)
+				name = trimNulBytes(el.data)
 			case unix.NFTA_EXPR_DATA:
 				data = el.data
 			}
 		}
 		e := newExpr(name)
 		if e == nil || expr.Unmarshal(byte(fam), data, e) != nil {
-			return []Stmt{Unknown{Desc: "expression " + name}}
+			return []Stmt{Unknown{Desc: "expression " + string(name)}}
 		}
 		if imm, ok := e.(*expr.Immediate); ok && imm.Register == 0 { // a verdict
 			v := &expr.Verdict{}

@@ -11,60 +11,104 @@ import (
 )
 
 // Read implements Kernel: it dumps the owned tables over netlink (one dump
-// each for tables, chains, sets and rules, plus one per non-dynamic set for
-// its elements).
+// each for tables and chains per family, then sets and rules per table, plus
+// one per non-dynamic set for its elements). The dumps after the table
+// listing run in parallel over the kernel's reader sockets.
 func (k *Netlink) Read(ctx context.Context) (*Ruleset, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.read(ctx)
 }
 
+// tableRead is what one table's dumps return: the table with its sets, and
+// its rules by chain.
+type tableRead struct {
+	table *Table
+	rules map[string][]Rule
+}
+
 func (k *Netlink) read(ctx context.Context) (*Ruleset, error) {
 	if k.sock == nil {
 		return nil, fmt.Errorf("nftables: kernel closed")
 	}
+	comments := map[TableID]string{}
+	ids, err := k.listOwned(k.cfg.Owner.families(), comments)
+	if err != nil {
+		return nil, err
+	}
+	var fams []Family // with an owned table
+	for _, id := range ids {
+		if !slices.Contains(fams, id.Family) {
+			fams = append(fams, id.Family)
+		}
+	}
+	// The chain dumps (one per family: the kernel's chain dump does not
+	// filter by table) are the longest jobs, so they go first.
+	chains := make([]map[string][]*Chain, len(fams))
+	reads := make([]tableRead, len(ids))
+	err = k.parallelDumps(ctx, len(fams)+len(ids), func(r *reader, j int) error {
+		if j < len(fams) {
+			var err error
+			if chains[j], err = r.sock.listChains(fams[j], r.next()); err != nil {
+				return fmt.Errorf("nftables: list %s chains: %w", fams[j], err)
+			}
+			return nil
+		}
+		id := ids[j-len(fams)]
+		t, err := r.readTable(ctx, id)
+		if err != nil {
+			return fmt.Errorf("nftables: read table %s: %w", id, err)
+		}
+		reads[j-len(fams)] = t
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	rs := &Ruleset{}
-	// One table and one chain dump per family (the kernel's chain dump does
-	// not filter by table), then sets, elements and rules per table.
+	for i, id := range ids {
+		t := reads[i].table
+		for _, c := range chains[slices.Index(fams, id.Family)][id.Name] {
+			c.Rules = reads[i].rules[c.Name]
+			if err := t.AddChain(c); err != nil {
+				return nil, fmt.Errorf("nftables: read table %s: %w", id, err)
+			}
+		}
+		t.Comment = comments[id]
+		rs.Tables = append(rs.Tables, t)
+	}
+	return rs, nil
+}
+
+// listOwned returns the owned tables the kernel holds, in order (the named
+// ones, then those matching the prefix, sorted), and records their
+// comments.
+func (k *Netlink) listOwned(fams []Family, comments map[TableID]string) ([]TableID, error) {
 	owner := k.cfg.Owner
-	tables := map[Family]map[string]string{}
-	chains := map[Family]map[string][]*Chain{}
-	var ids []TableID
-	for _, fam := range owner.families() {
+	var extra []TableID
+	for _, fam := range fams {
 		names, err := k.sock.listTables(fam, k.nextSeq())
 		if err != nil {
 			return nil, fmt.Errorf("nftables: list %s tables: %w", fam, err)
 		}
-		tables[fam] = names
-		if chains[fam], err = k.sock.listChains(fam, k.nextSeq()); err != nil {
-			return nil, fmt.Errorf("nftables: list %s chains: %w", fam, err)
-		}
-		var extra []TableID
-		for name := range names {
-			if id := (TableID{fam, name}); owner.Prefix != "" && owner.Owns(id) && !slices.Contains(owner.Tables, id) {
-				extra = append(extra, id)
+		for name, comment := range names {
+			id := TableID{fam, name}
+			if owner.Owns(id) {
+				comments[id] = comment
+				if owner.Prefix != "" && !slices.Contains(owner.Tables, id) {
+					extra = append(extra, id)
+				}
 			}
 		}
-		sortIDs(extra)
-		ids = append(ids, extra...)
 	}
-	ids = append(slices.Clone(owner.Tables), ids...)
-	for _, id := range ids {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	sortIDs(extra)
+	var ids []TableID
+	for _, id := range owner.Tables {
+		if _, ok := comments[id]; ok {
+			ids = append(ids, id)
 		}
-		comment, ok := tables[id.Family][id.Name]
-		if !ok {
-			continue
-		}
-		t, err := k.readTable(ctx, id, chains[id.Family][id.Name])
-		if err != nil {
-			return nil, fmt.Errorf("nftables: read table %s: %w", id, err)
-		}
-		t.Comment = comment
-		rs.Tables = append(rs.Tables, t)
 	}
-	return rs, nil
+	return append(ids, extra...), nil
 }
 
 func (k *Netlink) nextSeq() uint32 { k.seq++; return k.seq }
@@ -83,40 +127,36 @@ func (s *nlSocket) listTables(fam Family, seq uint32) (map[string]string, error)
 	return out, nil
 }
 
-func (k *Netlink) readTable(ctx context.Context, id TableID, chains []*Chain) (*Table, error) {
+// readTable dumps one table's sets (with the elements of the non-dynamic
+// ones) and rules.
+func (r *reader) readTable(ctx context.Context, id TableID) (tableRead, error) {
 	t := NewTable(id.Family, id.Name)
-	raws, err := k.sock.listSets(id, k.nextSeq())
+	raws, err := r.sock.listSets(id, r.next())
 	if err != nil {
-		return nil, fmt.Errorf("sets: %w", err)
+		return tableRead{}, fmt.Errorf("sets: %w", err)
 	}
 	for _, raw := range raws {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return tableRead{}, err
 		}
 		s, err := setFromRaw(raw)
 		if err != nil {
-			return nil, err
+			return tableRead{}, err
 		}
 		if !s.Dynamic { // a dynamic set's elements belong to the packet path
-			if s.Elements, err = k.sock.listElements(id, s, k.nextSeq()); err != nil {
-				return nil, fmt.Errorf("set %s: %w", s.Name, err)
+			if s.Elements, err = r.sock.listElements(id, s, r.next()); err != nil {
+				return tableRead{}, fmt.Errorf("set %s: %w", s.Name, err)
 			}
 		}
 		if err := t.AddSet(s); err != nil {
-			return nil, err
+			return tableRead{}, err
 		}
 	}
-	rules, err := k.sock.listRules(id, k.nextSeq())
+	rules, err := r.sock.listRules(id, r.next())
 	if err != nil {
-		return nil, fmt.Errorf("rules: %w", err)
+		return tableRead{}, fmt.Errorf("rules: %w", err)
 	}
-	for _, c := range chains {
-		c.Rules = rules[c.Name]
-		if err := t.AddChain(c); err != nil {
-			return nil, err
-		}
-	}
-	return t, nil
+	return tableRead{table: t, rules: rules}, nil
 }
 
 var hookNames = map[uint32]string{0: "prerouting", 1: "input", 2: "forward", 3: "output", 4: "postrouting"}
