@@ -20,7 +20,7 @@ run ipvs -count "$count" -bench 'RenderDiff/full' ./ipvs
 run lb -count "$count" -bench . ./lb
 if [ "${KERNEL:-}" = 1 ]; then
   run iptables-netns -benchtime 2x -timeout 60m -bench SyncNetNS ./iptables
-  run nftables-netns -benchtime 3x -timeout 60m -bench '^(BenchmarkApplyFull|BenchmarkOneEndpointChange)$' ./nftables
+  run nftables-netns -benchtime 3x -timeout 60m -bench '^(BenchmarkApplyFull|BenchmarkOneEndpointChange|BenchmarkResyncFull)$' ./nftables
   run ipvs-vm -timeout 60m -benchtime 7x -bench 'Program1kx10|OneRealServer|BackendOne' ./ipvs/ipvsvm
 fi
 echo "results in bench-out/" >&2
