@@ -81,16 +81,17 @@ func (k *Netlink) read(ctx context.Context) (*Ruleset, error) {
 }
 
 // listOwned returns the owned tables the kernel holds, in order (the named
-// ones, then those matching the prefix, sorted), and records their
-// comments.
+// ones, then those matching the prefix, family by family, sorted by name),
+// and records their comments.
 func (k *Netlink) listOwned(fams []Family, comments map[TableID]string) ([]TableID, error) {
 	owner := k.cfg.Owner
-	var extra []TableID
+	var extra []TableID // by family in fams' order, then by name
 	for _, fam := range fams {
 		names, err := k.sock.listTables(fam, k.nextSeq())
 		if err != nil {
 			return nil, fmt.Errorf("nftables: list %s tables: %w", fam, err)
 		}
+		start := len(extra)
 		for name, comment := range names {
 			id := TableID{fam, name}
 			if owner.Owns(id) {
@@ -100,8 +101,8 @@ func (k *Netlink) listOwned(fams []Family, comments map[TableID]string) ([]Table
 				}
 			}
 		}
+		sortIDs(extra[start:])
 	}
-	sortIDs(extra)
 	var ids []TableID
 	for _, id := range owner.Tables {
 		if _, ok := comments[id]; ok {
