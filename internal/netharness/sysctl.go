@@ -5,18 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
-)
 
-// sysctlPath maps "net.ipv4.ip_forward" to /proc/sys/net/ipv4/ip_forward.
-func sysctlPath(key string) (string, error) {
-	if key == "" || strings.Contains(key, "/") || strings.Contains(key, "..") {
-		return "", fmt.Errorf("netharness: invalid sysctl key %q", key)
-	}
-	return filepath.Join("/proc/sys", strings.ReplaceAll(key, ".", "/")), nil
-}
+	"github.com/proxykit/proxykit/internal/sysctl"
+)
 
 // SetSysctl writes a sysctl inside the named namespace (/proc/sys/net is
 // per namespace, resolved by the writing thread).
@@ -26,7 +19,7 @@ func (t *Topology) SetSysctl(ns, key, value string) error {
 
 // Sysctl reads a sysctl inside the named namespace.
 func (t *Topology) Sysctl(ns, key string) (string, error) {
-	path, err := sysctlPath(key)
+	path, err := sysctl.Path(key)
 	if err != nil {
 		return "", err
 	}
@@ -59,7 +52,7 @@ func (t *Topology) writeSysctls(ns string, kv map[string]string, skipMissing boo
 	sort.Strings(keys)
 	return t.Do(ns, func() error {
 		for _, k := range keys {
-			path, err := sysctlPath(k)
+			path, err := sysctl.Path(k)
 			if err != nil {
 				return err
 			}
