@@ -12,16 +12,30 @@ func runRender(args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-func TestSampleAllModes(t *testing.T) {
-	code, out, errs := runRender()
+// renderOK runs the command and fails the test unless it succeeds
+// without a word on stderr; it returns stdout.
+func renderOK(t *testing.T, args ...string) string {
+	t.Helper()
+	code, out, errs := runRender(args...)
 	if code != exitOK || errs != "" {
-		t.Fatalf("exit %d, stderr %q", code, errs)
+		t.Fatalf("exit %d, stderr %q:\n%s", code, errs, out)
 	}
-	for _, want := range []string{"######## mode plan", "demo/web:http IPv4", "demo/web:http IPv6", "frontend LoadBalancer 203.0.113.10:80"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output lacks %q", want)
+	return out
+}
+
+// wantLines reports every string of want that out lacks.
+func wantLines(t *testing.T, out string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q", w)
 		}
 	}
+}
+
+func TestSampleAllModes(t *testing.T) {
+	out := renderOK(t)
+	wantLines(t, out, "######## mode plan", "demo/web:http IPv4", "demo/web:http IPv6", "frontend LoadBalancer 203.0.113.10:80")
 }
 
 func TestFamilyAndFlags(t *testing.T) {
