@@ -170,23 +170,27 @@ func (b *builder) remove(c *portContrib) {
 		b.unclaim(c, vs)
 	}
 	for _, a := range c.addrs {
-		if n := b.addrRefs[a]; n > 0 {
-			b.addrRefs[a] = n - 1
-			if n == 1 {
-				delete(b.addrRefs, a)
-			}
-		} else {
+		if !unref(b.addrRefs, a) {
 			delete(b.state.Addresses, a)
 		}
 	}
 	for _, e := range c.entries {
-		if n := b.entryRefs[e]; n > 0 {
-			b.entryRefs[e] = n - 1
-			if n == 1 {
-				delete(b.entryRefs, e)
-			}
-		} else {
+		if !unref(b.entryRefs, e) {
 			b.r.sets[e.set].entries.remove(e.entry)
 		}
 	}
+}
+
+// unref drops one extra reference to k; false when k has none left, so
+// the port going away was its last holder.
+func unref[K comparable](refs map[K]int, k K) bool {
+	switch n := refs[k]; n {
+	case 0:
+		return false
+	case 1:
+		delete(refs, k)
+	default:
+		refs[k] = n - 1
+	}
+	return true
 }
