@@ -45,6 +45,18 @@ func (s *sideBySide) rotate(n int, paths [3]func()) {
 	}
 }
 
+// loop runs the benchmark's iterations, each a rotation of the three
+// paths, and returns how many it ran.
+func (s *sideBySide) loop(b *testing.B, paths [3]func()) int {
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		s.rotate(n, paths)
+		n++
+	}
+	return n
+}
+
 // report writes each path's rate per second and CPU nanoseconds per unit,
 // and the proxy's and the anchor's ratios to direct, in wall and CPU time.
 func (s *sideBySide) report(b *testing.B, units float64, unit string) {
@@ -143,12 +155,7 @@ func BenchmarkProxyThroughput(b *testing.B) {
 		}
 	}
 	var s sideBySide
-	b.ReportAllocs()
-	n := 0
-	for b.Loop() {
-		s.rotate(n, [3]func(){send(direct), send(proxied), send(plain)})
-		n++
-	}
+	n := s.loop(b, [3]func(){send(direct), send(proxied), send(plain)})
 	s.report(b, float64(n)*streams*chunk/(1<<20), "MiB")
 }
 
@@ -202,12 +209,7 @@ func BenchmarkProxyConnRate(b *testing.B) {
 		}
 	}
 	var s sideBySide
-	b.ReportAllocs()
-	n := 0
-	for b.Loop() {
-		s.rotate(n, [3]func(){connect(echo), connect(fe), connect(plain)})
-		n++
-	}
+	n := s.loop(b, [3]func(){connect(echo), connect(fe), connect(plain)})
 	s.report(b, float64(n)*clients*perClient, "conn")
 }
 
