@@ -1,5 +1,7 @@
 package nftables
 
+import "math/bits"
+
 // hashIndex maps 64-bit keys to int32 values: open addressing with linear
 // probing in a power-of-two table kept at most half full, and deletion by
 // shifting later entries back (no tombstones). Keys are mixed before use,
@@ -41,7 +43,7 @@ func (x *hashIndex) reserve(n int) {
 func (x *hashIndex) resize(size int) {
 	old := x.slots
 	x.slots = make([]hiSlot, size)
-	x.shift = uint8(64 - log2(size))
+	x.shift = uint8(64 - bits.TrailingZeros(uint(size))) // size is a power of two
 	mask := size - 1
 	for _, s := range old {
 		if s.val != 0 {
@@ -52,14 +54,6 @@ func (x *hashIndex) resize(size int) {
 			x.slots[i] = s
 		}
 	}
-}
-
-func log2(size int) int {
-	n := 0
-	for ; size > 1; size >>= 1 {
-		n++
-	}
-	return n
 }
 
 func (x *hashIndex) len() int { return x.n }
