@@ -90,15 +90,19 @@ func (n *named[T]) reserve(size int) {
 	}
 }
 
-func (n *named[T]) add(name string, v T) bool { return n.addHashed(name, n.hash(name), v) }
+func (n *named[T]) add(name string, v T) bool { return n.addHashed(n.hash(name), v) }
 
-// addHashed adds v under name, whose hash is h; false if the name is taken.
-func (n *named[T]) addHashed(name string, h uint64, v T) bool {
-	if n.inParent(name, h) {
+// addHashed adds v under its name, whose hash is h; false if the name is
+// taken. It reads v's name only when it must (a parent to consult, or a
+// hash already held), so that filling an index from hashes taken earlier
+// does not touch the items themselves, long out of the cache.
+func (n *named[T]) addHashed(h uint64, v T) bool {
+	if n.parent != nil && n.inParent(v.itemName(), h) {
 		return false
 	}
 	pos := int32(len(n.items))
 	if i, added := n.idx.insert(h, pos); !added {
+		name := v.itemName()
 		if n.items[i].itemName() == name {
 			return false
 		}
@@ -126,7 +130,7 @@ func (n *named[T]) replace(name string, v T) {
 		}
 		n.override[name] = v
 	default:
-		n.addHashed(name, h, v)
+		n.addHashed(h, v)
 	}
 }
 
@@ -192,6 +196,6 @@ func (n *named[T]) clone() named[T] {
 	}
 	c := named[T]{weak: n.weak}
 	c.reserve(n.count)
-	n.each(func(name string, v T) { c.addHashed(name, c.hash(name), v) })
+	n.each(func(name string, v T) { c.addHashed(c.hash(name), v) })
 	return c
 }

@@ -151,12 +151,12 @@ func (fr *famRenderer) fillShard(sh *shardState) {
 func (sh *shardState) add(f *fragment) {
 	if f.valid { // checked when rendered: only a name clash can fail
 		for i, c := range f.chains {
-			if !sh.table.chains.addHashed(c.Name, f.hashes[i], c) {
+			if !sh.table.chains.addHashed(f.hashes[i], c) {
 				sh.table.chains.replace(c.Name, c)
 			}
 		}
 		for i, set := range f.sets {
-			if !sh.table.sets.addHashed(set.Name, f.setHashes[i], set) {
+			if !sh.table.sets.addHashed(f.setHashes[i], set) {
 				sh.table.sets.replace(set.Name, set)
 			}
 		}
