@@ -9,25 +9,32 @@ import "math/bits"
 // collector does not scan it, and an insert that finds the key taken costs
 // one probe sequence, not a lookup and then an insert as a Go map would.
 // The zero value is an empty index.
+//
+// A slot keeps 32 bits of the mixed key (its tag), not the key: 8 bytes a
+// slot rather than 16, which a full render at 10k services fills by the
+// megabyte. Two keys with one tag are one key to the index, so callers
+// check what it returns against the key itself and keep the rare key whose
+// tag another holds elsewhere (named and keySeen do).
 type hashIndex struct {
 	slots []hiSlot
 	n     int
-	shift uint8 // 64 - log2(len(slots))
+	shift uint8 // 64 - log2(len(slots)); at least 32
 }
 
 // hiSlot is one entry; val holds the value + 1, so 0 is an empty slot.
 type hiSlot struct {
-	key uint64
+	tag uint32
 	val int32
 }
 
 const hiMinSlots = 16
 
-// home returns key's preferred slot (Fibonacci hashing: the high bits of
-// the product, which depend on every bit of the key).
-func (x *hashIndex) home(key uint64) int {
-	return int((key * 0x9E3779B97F4A7C15) >> x.shift)
-}
+// tagOf mixes key (Fibonacci hashing: the product's high bits depend on
+// every bit of the key) and keeps the high 32 bits.
+func tagOf(key uint64) uint32 { return uint32((key * 0x9E3779B97F4A7C15) >> 32) }
+
+// home returns a tag's preferred slot: its high bits.
+func (x *hashIndex) home(tag uint32) int { return int(tag >> (x.shift - 32)) }
 
 // reserve makes room for n entries in all without growing.
 func (x *hashIndex) reserve(n int) {
@@ -47,7 +54,7 @@ func (x *hashIndex) resize(size int) {
 	mask := size - 1
 	for _, s := range old {
 		if s.val != 0 {
-			i := x.home(s.key)
+			i := x.home(s.tag)
 			for x.slots[i].val != 0 {
 				i = (i + 1) & mask
 			}
@@ -58,20 +65,21 @@ func (x *hashIndex) resize(size int) {
 
 func (x *hashIndex) len() int { return x.n }
 
-// find returns the slot of key, or the empty slot where it would go.
+// find returns the slot of key's tag, or the empty slot where it would go.
 func (x *hashIndex) find(key uint64) (int, bool) {
 	mask := len(x.slots) - 1
-	for i := x.home(key); ; i = (i + 1) & mask {
+	tag := tagOf(key)
+	for i := x.home(tag); ; i = (i + 1) & mask {
 		switch s := &x.slots[i]; {
 		case s.val == 0:
 			return i, false
-		case s.key == key:
+		case s.tag == tag:
 			return i, true
 		}
 	}
 }
 
-// get returns key's value.
+// get returns the value held under key's tag.
 func (x *hashIndex) get(key uint64) (int32, bool) {
 	if x.n == 0 {
 		return 0, false
@@ -80,8 +88,8 @@ func (x *hashIndex) get(key uint64) (int32, bool) {
 	return x.slots[i].val - 1, ok
 }
 
-// insert adds key with value v unless key is present; it returns the
-// value key then has and whether it was added.
+// insert adds key with value v unless its tag is present; it returns the
+// value the tag then has and whether it was added.
 func (x *hashIndex) insert(key uint64, v int32) (int32, bool) {
 	if 2*(x.n+1) > len(x.slots) {
 		x.resize(max(hiMinSlots, 2*len(x.slots)))
@@ -90,12 +98,13 @@ func (x *hashIndex) insert(key uint64, v int32) (int32, bool) {
 	if ok {
 		return x.slots[i].val - 1, false
 	}
-	x.slots[i] = hiSlot{key: key, val: v + 1}
+	x.slots[i] = hiSlot{tag: tagOf(key), val: v + 1}
 	x.n++
 	return v, true
 }
 
-// delete removes key, moving back the entries that probed past its slot.
+// delete removes key's tag, moving back the entries that probed past its
+// slot.
 func (x *hashIndex) delete(key uint64) {
 	if x.n == 0 {
 		return
@@ -115,7 +124,7 @@ func (x *hashIndex) delete(key uint64) {
 		}
 		// The entry at j may fill the hole at i unless its home lies
 		// cyclically in (i, j].
-		if h := x.home(s.key); (i < j && i < h && h <= j) || (i > j && (i < h || h <= j)) {
+		if h := x.home(s.tag); (i < j && i < h && h <= j) || (i > j && (i < h || h <= j)) {
 			continue
 		}
 		x.slots[i] = s

@@ -21,6 +21,15 @@ func TestHashIndexAgainstMap(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(1, 2))
+			tags := map[uint32]uint64{} // the index tells keys apart by tag: these must differ
+			for range 20000 {
+				k := tc.key(r)
+				if o, ok := tags[tagOf(k)]; ok && o != k {
+					t.Fatalf("keys %#x and %#x share a tag: pick others", k, o)
+				}
+				tags[tagOf(k)] = k
+			}
+			r = rand.New(rand.NewPCG(1, 2))
 			var x hashIndex
 			want := map[uint64]int32{}
 			for op := range 20000 {
@@ -73,6 +82,49 @@ func TestHashIndexReserveKeepsEntries(t *testing.T) {
 	}
 	if _, ok := x.get(100); ok {
 		t.Fatal("get(100) found a key never inserted")
+	}
+}
+
+// sameTag returns a key other than key with key's tag (mixing multiplies
+// by an odd constant, so it can be undone).
+func sameTag(key uint64) uint64 {
+	const mix = 0x9E3779B97F4A7C15
+	inv := uint64(mix) // Newton's iteration for the inverse modulo 2^64
+	for range 6 {
+		inv *= 2 - mix*inv
+	}
+	return (key*mix ^ 1) * inv
+}
+
+func TestHashIndexTagIsTheKey(t *testing.T) {
+	a := uint64(0x1234_5678_9abc)
+	b := sameTag(a)
+	if a == b || tagOf(a) != tagOf(b) {
+		t.Fatalf("sameTag(%#x) = %#x, tags %#x and %#x", a, b, tagOf(a), tagOf(b))
+	}
+	var x hashIndex
+	x.insert(a, 7)
+	if v, added := x.insert(b, 8); added || v != 7 {
+		t.Fatalf("insert of a key with a held tag = %d, %v; want 7, false", v, added)
+	}
+	if v, ok := x.get(b); !ok || v != 7 {
+		t.Fatalf("get(%#x) = %d, %v; want 7, true", b, v, ok)
+	}
+}
+
+// TestKeySeenTagClash: two packed keys with one tag are both new once.
+func TestKeySeenTagClash(t *testing.T) {
+	a := uint64(1<<56 | 6<<32 | 80<<40 | 0x0a000001)
+	b := sameTag(a)
+	var s keySeen
+	s.reserve(2)
+	for _, tc := range []struct {
+		key  uint64
+		want bool
+	}{{a, true}, {b, true}, {a, false}, {b, false}} {
+		if got := s.addPacked(tc.key); got != tc.want {
+			t.Fatalf("add(%#x) = %v, want %v", tc.key, got, tc.want)
+		}
 	}
 }
 

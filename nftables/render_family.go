@@ -317,23 +317,47 @@ func (mk mapKey) packed() (uint64, bool) {
 
 // keySeen tells whether a shared map's key was seen before.
 type keySeen struct {
-	packed hashIndex
-	other  map[mapKey]struct{}
+	packed     hashIndex // index into keys
+	keys       []uint64  // the packed keys indexed
+	other      map[mapKey]struct{}
+	packedMore map[uint64]struct{} // packed keys whose tag another holds
+}
+
+func (s *keySeen) reserve(n int) {
+	s.packed.reserve(n)
+	s.keys = make([]uint64, 0, n)
 }
 
 // add records k; false when it was seen before.
 func (s *keySeen) add(k mapKey) bool {
 	if x, ok := k.packed(); ok {
-		_, added := s.packed.insert(x, 0)
-		return added
+		return s.addPacked(x)
 	}
-	if _, dup := s.other[k]; dup {
+	return addNew(&s.other, k)
+}
+
+// addPacked records the packed key x; false when it was seen before.
+func (s *keySeen) addPacked(x uint64) bool {
+	i, added := s.packed.insert(x, int32(len(s.keys)))
+	if added {
+		s.keys = append(s.keys, x)
+		return true
+	}
+	if s.keys[i] == x {
 		return false
 	}
-	if s.other == nil {
-		s.other = map[mapKey]struct{}{}
+	return addNew(&s.packedMore, x)
+}
+
+// addNew adds k to the set *m (made when nil); false if it was there.
+func addNew[K comparable](m *map[K]struct{}, k K) bool {
+	if _, dup := (*m)[k]; dup {
+		return false
 	}
-	s.other[k] = struct{}{}
+	if *m == nil {
+		*m = map[K]struct{}{}
+	}
+	(*m)[k] = struct{}{}
 	return true
 }
 
@@ -354,7 +378,7 @@ func (fr *famRenderer) rebuildMaps(sh *shardState) {
 		// goes to the first in name order, as the first matching rule
 		// would.
 		var seen keySeen
-		seen.packed.reserve(n)
+		seen.reserve(n)
 		for _, f := range sh.frags {
 			for _, e := range f.elems[m] {
 				if seen.add(newMapKey(e.Key)) {
