@@ -1,6 +1,6 @@
 package nftables
 
-import "hash/maphash"
+import "github.com/proxykit/proxykit/internal/hashindex"
 
 // namedItem is what a named collection holds: a value that knows its name
 // (the name it is stored under).
@@ -12,11 +12,9 @@ type namedItem interface {
 func (c *Chain) itemName() string { return c.Name }
 func (s *Set) itemName() string   { return s.Name }
 
-// nameSeed seeds the hash of names that indexes named collections (set once;
-// a renderer hashes names with it while they are in its cache).
-var nameSeed = maphash.MakeSeed()
-
-func nameHash(name string) uint64 { return maphash.String(nameSeed, name) }
+// nameHash is the hash of names that indexes named collections (a
+// renderer takes it while a name is in its cache).
+func nameHash(name string) uint64 { return hashindex.String(name) }
 
 // named is an insertion-ordered collection indexed by name. A clone is an
 // overlay on its parent (which must not change afterwards): it records only
@@ -25,13 +23,13 @@ func nameHash(name string) uint64 { return maphash.String(nameSeed, name) }
 // An item's name is the name it is stored under.
 //
 // The index maps a 64-bit hash of the name to the item's position (a
-// hashIndex, without pointers); a name
+// hashindex.Index, without pointers); a name
 // whose hash another live name holds is indexed by the name itself.
 type named[T namedItem] struct {
 	parent   *named[T]
 	depth    int
 	items    []T              // own items, in order; removed ones are zero
-	idx      hashIndex        // own live items by name hash
+	idx      hashindex.Index  // own live items by name hash
 	spill    map[string]int32 // own live items whose hash another one holds
 	override map[string]T     // parent items replaced here
 	removed  map[string]bool
@@ -50,7 +48,7 @@ func (n *named[T]) hash(name string) uint64 {
 
 // own returns the position of the own live item called name.
 func (n *named[T]) own(name string, h uint64) (int, bool) {
-	if i, ok := n.idx.get(h); ok && n.items[i].itemName() == name {
+	if i, ok := n.idx.Get(h); ok && n.items[i].itemName() == name {
 		return int(i), true
 	}
 	if i, ok := n.spill[name]; ok {
@@ -85,7 +83,7 @@ func (n *named[T]) inParent(name string, h uint64) bool {
 
 func (n *named[T]) reserve(size int) {
 	if n.items == nil && size > 0 {
-		n.idx.reserve(size)
+		n.idx.Reserve(size)
 		n.items = make([]T, 0, size)
 	}
 }
@@ -101,7 +99,7 @@ func (n *named[T]) addHashed(h uint64, v T) bool {
 		return false
 	}
 	pos := int32(len(n.items))
-	if i, added := n.idx.insert(h, pos); !added {
+	if i, added := n.idx.Insert(h, pos); !added {
 		name := v.itemName()
 		if n.items[i].itemName() == name {
 			return false
@@ -137,8 +135,8 @@ func (n *named[T]) replace(name string, v T) {
 func (n *named[T]) remove(name string) {
 	h := n.hash(name)
 	if i, own := n.own(name, h); own {
-		if j, ok := n.idx.get(h); ok && int(j) == i {
-			n.idx.delete(h)
+		if j, ok := n.idx.Get(h); ok && int(j) == i {
+			n.idx.Delete(h)
 		} else {
 			delete(n.spill, name)
 		}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/proxykit/proxykit/internal/hashindex"
 	"github.com/proxykit/proxykit/nat"
 	"github.com/proxykit/proxykit/rulegen"
 	"github.com/proxykit/proxykit/servicemodel"
@@ -317,14 +318,14 @@ func (mk mapKey) packed() (uint64, bool) {
 
 // keySeen tells whether a shared map's key was seen before.
 type keySeen struct {
-	packed     hashIndex // index into keys
-	keys       []uint64  // the packed keys indexed
+	packed     hashindex.Index // index into keys
+	keys       []uint64        // the packed keys indexed
 	other      map[mapKey]struct{}
 	packedMore map[uint64]struct{} // packed keys whose tag another holds
 }
 
 func (s *keySeen) reserve(n int) {
-	s.packed.reserve(n)
+	s.packed.Reserve(n)
 	s.keys = make([]uint64, 0, n)
 }
 
@@ -338,7 +339,7 @@ func (s *keySeen) add(k mapKey) bool {
 
 // addPacked records the packed key x; false when it was seen before.
 func (s *keySeen) addPacked(x uint64) bool {
-	i, added := s.packed.insert(x, int32(len(s.keys)))
+	i, added := s.packed.Insert(x, int32(len(s.keys)))
 	if added {
 		s.keys = append(s.keys, x)
 		return true
