@@ -91,20 +91,23 @@ func (n *named[T]) reserve(size int) {
 func (n *named[T]) add(name string, v T) bool { return n.addHashed(n.hash(name), v) }
 
 // addHashed adds v under its name, whose hash is h; false if the name is
-// taken. It reads v's name only when it must (a parent to consult, or a
-// hash already held), so that filling an index from hashes taken earlier
-// does not touch the items themselves, long out of the cache.
+// taken. It reads v's name only when it must (a parent to consult, names
+// in the spill, or a hash already held), so that filling an index from
+// hashes taken earlier does not touch the items themselves, long out of
+// the cache.
 func (n *named[T]) addHashed(h uint64, v T) bool {
 	if n.parent != nil && n.inParent(v.itemName(), h) {
 		return false
+	}
+	if len(n.spill) > 0 { // a spilled name stays spilled when its tag is freed
+		if _, dup := n.spill[v.itemName()]; dup {
+			return false
+		}
 	}
 	pos := int32(len(n.items))
 	if i, added := n.idx.Insert(h, pos); !added {
 		name := v.itemName()
 		if n.items[i].itemName() == name {
-			return false
-		}
-		if _, dup := n.spill[name]; dup {
 			return false
 		}
 		if n.spill == nil {

@@ -94,3 +94,20 @@ func values(items []*testItem) []int {
 	}
 	return out
 }
+
+// TestNamedSpilledNameStaysOne: a name spilled because another held its
+// hash is still found, once, after that other name is removed and the
+// index slot freed.
+func TestNamedSpilledNameStaysOne(t *testing.T) {
+	n := named[*testItem]{weak: true} // names of one length share a hash
+	n.add("AAAA", &testItem{"AAAA", 1})
+	n.add("BBBB", &testItem{"BBBB", 2})
+	n.remove("AAAA")
+	if n.add("BBBB", &testItem{"BBBB", 3}) {
+		t.Fatal("BBBB added a second time")
+	}
+	n.replace("BBBB", &testItem{"BBBB", 4})
+	if got := values(n.list()); !slices.Equal(got, []int{4}) || n.len() != 1 {
+		t.Fatalf("list %v, len %d; want [4], 1", got, n.len())
+	}
+}
