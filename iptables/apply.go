@@ -126,18 +126,18 @@ func (tx *applyTx) replace(t *Table, c *Chain) {
 
 // install puts c in t, journaling the chain it replaces.
 func (tx *applyTx) install(t *Table, c *Chain) {
-	tx.journal = append(tx.journal, undo{t: t, name: c.Name, old: t.chains[c.Name]})
+	tx.journal = append(tx.journal, undo{t: t, name: c.Name, old: t.chains.get(c.Name)})
 	t.put(c)
 }
 
 func (tx *applyTx) drop(t *Table, name string) {
-	tx.journal = append(tx.journal, undo{t: t, name: name, old: t.chains[name]})
+	tx.journal = append(tx.journal, undo{t: t, name: name, old: t.chains.get(name)})
 	t.remove(name)
 }
 
 // writable returns the named chain as a copy this transaction may change.
 func (tx *applyTx) writable(t *Table, name string) (*Chain, error) {
-	c := t.chains[name]
+	c := t.chains.get(name)
 	if c == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNoChain, name)
 	}

@@ -39,7 +39,7 @@ func (tx *applyTx) op(t *Table, o *Op) error {
 	case OpDeclare:
 		return tx.declare(t, o.Chain, o.Policy, o.Counters)
 	case OpNewChain:
-		if t.chains[o.Chain] != nil || IsBuiltin(t.Name, o.Chain) {
+		if t.chains.get(o.Chain) != nil || IsBuiltin(t.Name, o.Chain) {
 			return fmt.Errorf("%w: %s", ErrChainExists, o.Chain)
 		}
 		if err := checkChainName(o.Chain); err != nil {
@@ -48,7 +48,7 @@ func (tx *applyTx) op(t *Table, o *Op) error {
 		tx.replace(t, &Chain{Name: o.Chain})
 		return nil
 	case OpPolicy:
-		c := t.chains[o.Chain]
+		c := t.chains.get(o.Chain)
 		if c == nil || !IsBuiltin(t.Name, o.Chain) {
 			return fmt.Errorf("%w: %s", ErrNotBuiltin, o.Chain)
 		}
@@ -75,7 +75,7 @@ func (tx *applyTx) declare(t *Table, name, policy string, cnt Counters) error {
 			return fmt.Errorf("%w %q for %s", ErrBadPolicy, policy, name)
 		}
 		c := &Chain{Name: name, Policy: policy, Counters: cnt}
-		if old := t.chains[name]; old != nil {
+		if old := t.chains.get(name); old != nil {
 			c.Rules = slices.Clip(old.Rules)
 		}
 		tx.replace(t, c)
@@ -93,7 +93,7 @@ func (tx *applyTx) declare(t *Table, name, policy string, cnt Counters) error {
 
 // add is -A or -I.
 func (tx *applyTx) add(t *Table, o *Op) error {
-	if t.chains[o.Chain] == nil {
+	if t.chains.get(o.Chain) == nil {
 		return fmt.Errorf("%w: %s", ErrNoChain, o.Chain)
 	}
 	if err := checkTarget(t, o.Rule.Target); err != nil {
@@ -124,7 +124,7 @@ func checkTarget(t *Table, target string) error {
 	if target == "" {
 		return nil
 	}
-	if tc := t.chains[target]; tc == nil && !isStandardTarget(target) || tc != nil && IsBuiltin(t.Name, target) {
+	if tc := t.chains.get(target); tc == nil && !isStandardTarget(target) || tc != nil && IsBuiltin(t.Name, target) {
 		return fmt.Errorf("%w: %s", ErrNoTarget, target)
 	}
 	return nil
@@ -136,7 +136,7 @@ func checkTarget(t *Table, target string) error {
 // and the new one is copied before any later change). On error it returns
 // the index of the rule that failed.
 func (tx *applyTx) fill(t *Table, from *Chain) (int, error) {
-	c := t.chains[from.Name]
+	c := t.chains.get(from.Name)
 	if c == nil || !tx.fresh[c] || len(c.Rules) > 0 {
 		return tx.fillEach(t, from)
 	}
@@ -168,7 +168,7 @@ func (tx *applyTx) fillEach(t *Table, from *Chain) (int, error) {
 
 // deleteRule is -D, by position or by rule text.
 func (tx *applyTx) deleteRule(t *Table, o *Op) error {
-	c := t.chains[o.Chain]
+	c := t.chains.get(o.Chain)
 	if c == nil {
 		return fmt.Errorf("%w: %s", ErrNoChain, o.Chain)
 	}
@@ -196,11 +196,11 @@ func (tx *applyTx) flush(t *Table, name string) error {
 	names := []string{name}
 	if name == "" {
 		names = chainNames(t, false)
-	} else if t.chains[name] == nil {
+	} else if t.chains.get(name) == nil {
 		return fmt.Errorf("%w: %s", ErrNoChain, name)
 	}
 	for _, n := range names {
-		old := t.chains[n]
+		old := t.chains.get(n)
 		tx.replace(t, &Chain{Name: n, Policy: old.Policy, Counters: old.Counters})
 	}
 	return nil
@@ -213,13 +213,13 @@ func (tx *applyTx) deleteChain(t *Table, name string) error {
 		names = chainNames(t, true)
 		// Rules among the chains being deleted do not hold them back.
 		for _, n := range names {
-			if len(t.chains[n].Rules) > 0 {
+			if len(t.chains.get(n).Rules) > 0 {
 				return fmt.Errorf("%w: %s", ErrChainNotEmpty, n)
 			}
 		}
 	}
 	for _, n := range names {
-		c := t.chains[n]
+		c := t.chains.get(n)
 		switch {
 		case c == nil:
 			return fmt.Errorf("%w: %s", ErrNoChain, n)

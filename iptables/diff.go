@@ -141,8 +141,8 @@ func (td *tableDiff) candidatesAll() {
 	des := td.des.ordered
 	td.inOrder = des != nil // then added and rewritten come out in table order
 	if des == nil {
-		des = make([]*Chain, 0, len(td.des.chains))
-		for _, d := range td.des.chains {
+		des = make([]*Chain, 0, td.des.chains.len())
+		for d := range td.des.chains.all() {
 			des = append(des, d)
 		}
 	}
@@ -151,12 +151,12 @@ func (td *tableDiff) candidatesAll() {
 	forSplit(len(des), workers, func(k, lo, hi int) {
 		part := &parts[k]
 		*part = tableDiff{name: td.name, cur: td.cur, des: td.des, own: td.own}
-		if len(td.cur.chains) == 0 {
+		if td.cur.chains.len() == 0 {
 			part.added = make([]*Chain, 0, hi-lo)
 		}
 		for _, d := range des[lo:hi] {
 			if part.ownedUser(d.Name) {
-				part.classify(d.Name, td.cur.chains[d.Name], d)
+				part.classify(d.Name, td.cur.chains.get(d.Name), d)
 			}
 		}
 	})
@@ -168,8 +168,9 @@ func (td *tableDiff) candidatesAll() {
 			td.rewritten = append(td.rewritten, part.rewritten...)
 		}
 	}
-	for name, c := range td.cur.chains {
-		if td.des.chains[name] == nil && td.ownedUser(name) {
+	for c := range td.cur.chains.all() {
+		name := c.Name
+		if td.des.chains.get(name) == nil && td.ownedUser(name) {
 			td.classify(name, c, nil)
 		}
 	}
@@ -182,7 +183,7 @@ func (td *tableDiff) candidatesFrom(changed []ChainRef) {
 			continue
 		}
 		seen[ref.Chain] = true
-		td.classify(ref.Chain, td.cur.chains[ref.Chain], td.des.chains[ref.Chain])
+		td.classify(ref.Chain, td.cur.chains.get(ref.Chain), td.des.chains.get(ref.Chain))
 	}
 }
 
@@ -224,7 +225,7 @@ func (td *tableDiff) payload(full bool) (*TablePayload, error) {
 	})
 	for _, c := range td.rewritten {
 		tp.Changes = append(tp.Changes, Change{Kind: ChainRewritten, Chain: c.Name,
-			OldRules: len(td.cur.chains[c.Name].Rules), NewRules: len(c.Rules)})
+			OldRules: len(td.cur.chains.get(c.Name).Rules), NewRules: len(c.Rules)})
 	}
 	if err := td.builtinOps(tp); err != nil {
 		return nil, err

@@ -17,7 +17,8 @@ func (td *tableDiff) checkReferences(full bool) error {
 	for _, c := range td.deleted {
 		gone[c.Name] = true
 	}
-	for name, c := range td.des.chains {
+	for c := range td.des.chains.all() {
+		name := c.Name
 		if !td.ownedUser(name) {
 			continue
 		}
@@ -45,13 +46,13 @@ func (td *tableDiff) stillReferenced() bool {
 		}
 	}
 	for _, c := range td.rewritten {
-		count(td.cur.chains[c.Name])
+		count(td.cur.chains.get(c.Name))
 	}
 	for _, c := range td.deleted {
 		count(c)
 	}
 	for _, name := range BuiltinChains(td.name) {
-		count(td.cur.chains[name])
+		count(td.cur.chains.get(name))
 	}
 	for _, c := range td.deleted {
 		if td.cur.refCount(c.Name) > vanish[c.Name] {
@@ -94,7 +95,7 @@ func (td *tableDiff) checkAllTargets() error {
 // missingOwned reports whether a jump to target would be to an owned chain
 // that desired lacks.
 func (td *tableDiff) missingOwned(target string) bool {
-	return td.ownedUser(target) && td.des.chains[target] == nil
+	return td.ownedUser(target) && td.des.chains.get(target) == nil
 }
 
 // targetCache remembers the last targets found valid: most rules jump to
@@ -120,7 +121,8 @@ func (td *tableDiff) checkTargets(c *Chain, ok *targetCache) error {
 // chain still jumps to, and the chains those kept chains jump to.
 func (td *tableDiff) keepForeignReferenced(gone map[string]bool) {
 	var queue []string
-	for name, c := range td.cur.chains {
+	for c := range td.cur.chains.all() {
+		name := c.Name
 		if td.own.Owns(name) || IsBuiltin(td.name, name) {
 			continue
 		}
@@ -133,7 +135,7 @@ func (td *tableDiff) keepForeignReferenced(gone map[string]bool) {
 		}
 	}
 	for len(queue) > 0 {
-		c := td.cur.chains[queue[0]]
+		c := td.cur.chains.get(queue[0])
 		queue = queue[1:]
 		for i := range c.Rules {
 			if t := c.Rules[i].Target; gone[t] {
@@ -148,7 +150,7 @@ func (td *tableDiff) keepForeignReferenced(gone map[string]bool) {
 	}
 	td.deleted = slices.DeleteFunc(td.deleted, func(c *Chain) bool { return !gone[c.Name] })
 	slices.SortFunc(td.kept, func(a, b Change) int {
-		return bySeq(td.cur.chains[a.Chain], td.cur.chains[b.Chain])
+		return bySeq(td.cur.chains.get(a.Chain), td.cur.chains.get(b.Chain))
 	})
 }
 
@@ -170,10 +172,10 @@ func (td *tableDiff) ownedRules(c *Chain) []Rule {
 // desired ones, in desired order at the top of the chain, with -D and -I.
 func (td *tableDiff) builtinOps(tp *TablePayload) error {
 	for _, name := range BuiltinChains(td.name) {
-		have := td.ownedRules(td.cur.chains[name])
-		want := td.ownedRules(td.des.chains[name])
+		have := td.ownedRules(td.cur.chains.get(name))
+		want := td.ownedRules(td.des.chains.get(name))
 		for _, r := range want {
-			if td.des.chains[r.Target] == nil {
+			if td.des.chains.get(r.Target) == nil {
 				return &ReferenceError{Table: td.name, Chain: name, Target: r.Target}
 			}
 		}

@@ -21,7 +21,7 @@ func (rs *Ruleset) Bytes() []byte {
 	size := 0
 	for _, t := range rs.tables {
 		size += len(t.Name) + 10
-		for _, c := range t.chains {
+		for c := range t.chains.all() {
 			size += len(c.Name) + 40
 			for i := range c.Rules {
 				size += len(c.Rules[i].Chain) + len(c.Rules[i].Spec) + 6

@@ -4,10 +4,12 @@ package iptables
 // the table's reference counts (built on first use by refCount) in step.
 
 // put adds c or replaces the chain of the same name, keeping its position.
-func (t *Table) put(c *Chain) {
+func (t *Table) put(c *Chain) { t.putHashed(c, t.chains.hash(c.Name)) }
+
+// putHashed is put of a chain whose name's hash is h (hashindex.String).
+func (t *Table) putHashed(c *Chain, h uint64) {
 	t.ordered = nil
-	old, ok := t.chains[c.Name]
-	if ok {
+	if old := t.chains.setHashed(c, h); old != nil {
 		c.seq = old.seq
 		t.countRefs(old, -1)
 	} else {
@@ -15,23 +17,20 @@ func (t *Table) put(c *Chain) {
 		t.nextSeq++
 	}
 	t.countRefs(c, 1)
-	t.chains[c.Name] = c
 }
 
 // restore puts back a chain that was replaced or removed, in its old position.
 func (t *Table) restore(c *Chain) {
 	t.ordered = nil
-	t.countRefs(t.chains[c.Name], -1)
+	t.countRefs(t.chains.set(c), -1)
 	t.countRefs(c, 1)
-	t.chains[c.Name] = c
 }
 
 // remove deletes the named chain.
 func (t *Table) remove(name string) {
-	if old, ok := t.chains[name]; ok {
+	if old := t.chains.remove(name); old != nil {
 		t.ordered = nil
 		t.countRefs(old, -1)
-		delete(t.chains, name)
 	}
 }
 
@@ -40,7 +39,7 @@ func (t *Table) remove(name string) {
 // twice); jumpsKnown records that every rule jumps to nothing, to a
 // rendered verdict or to a chain of the table (see jumpsChecked).
 func (t *Table) setOrdered(chains []*Chain, jumpsKnown bool) {
-	if len(chains) == len(t.chains) {
+	if len(chains) == t.chains.len() {
 		t.ordered, t.jumpsKnown = chains, jumpsKnown
 	}
 }
@@ -76,7 +75,7 @@ func (t *Table) countRef(target string, d int) {
 func (t *Table) refCount(name string) int {
 	if t.refs == nil {
 		t.refs = map[string]int{}
-		for _, c := range t.chains {
+		for c := range t.chains.all() {
 			t.countRefs(c, 1)
 		}
 	}

@@ -152,7 +152,9 @@ func (r *renderer) renderAll() {
 			if f != nil {
 				r.frags[sps[lo+i].Name] = f
 				natOrder, filterOrder = append(natOrder, f.nat...), append(filterOrder, f.filter...)
-				putAll(nat, f.nat)
+				for i, c := range f.nat {
+					nat.putHashed(c, f.natHashes[i])
+				}
 				putAll(filter, f.filter)
 			}
 		}

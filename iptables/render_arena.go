@@ -14,6 +14,7 @@ type arena struct {
 	rules  []Rule
 	chains []Chain
 	ptrs   []*Chain
+	hashes []uint64
 	frags  []fragment
 	grow   int // ports rendered so far, to size the next pages
 	// quotedSpn is the current port's name when a comment starting with
@@ -64,6 +65,16 @@ func (a *arena) chainPtrs(n int) []*Chain {
 	l := len(a.ptrs)
 	a.ptrs = a.ptrs[:l+n]
 	return a.ptrs[l : l+n : l+n]
+}
+
+// chainHashes returns a slice of n hashes.
+func (a *arena) chainHashes(n int) []uint64 {
+	if cap(a.hashes)-len(a.hashes) < n {
+		a.hashes = make([]uint64, 0, a.nextSize(n, 16, maxSlab))
+	}
+	l := len(a.hashes)
+	a.hashes = a.hashes[:l+n]
+	return a.hashes[l : l+n : l+n]
 }
 
 // chain returns a new empty Chain.

@@ -70,7 +70,7 @@ next:
 func staticJumpsKnown(t *Table, chains []*Chain, rules []Rule) bool {
 	known := func(rules []Rule) bool {
 		for i := range rules {
-			if tg := rules[i].Target; tg != "" && !isRenderedVerdict(tg) && t.chains[tg] == nil {
+			if tg := rules[i].Target; tg != "" && !isRenderedVerdict(tg) && t.chains.get(tg) == nil {
 				return false
 			}
 		}

@@ -3,6 +3,8 @@ package iptables
 import (
 	"strconv"
 
+	"github.com/proxykit/proxykit/internal/hashindex"
+
 	"github.com/proxykit/proxykit/nat"
 	"github.com/proxykit/proxykit/rulegen"
 )
@@ -11,6 +13,7 @@ import (
 // rules in the shared chains.
 type fragment struct {
 	nat, filter []*Chain
+	natHashes   []uint64 // of the nat chains' names (hashindex.String)
 	shared      [numShared][]Rule
 	jumpsKnown  bool // see svcWriter.jumpsKnown
 }
@@ -53,9 +56,10 @@ func (w *svcWriter) renderPort(pp *rulegen.PortPlan) *fragment {
 	for _, fe := range pp.Frontends {
 		w.frontend(fe)
 	}
-	w.frag.nat = w.a.chainPtrs(len(w.chains))
+	w.frag.nat, w.frag.natHashes = w.a.chainPtrs(len(w.chains)), w.a.chainHashes(len(w.chains))
 	for i, c := range w.chains {
 		w.frag.nat[i] = c.toChain()
+		w.frag.natHashes[i] = hashindex.String(c.chain) // while the name is in this CPU's cache
 	}
 	for s, sw := range w.shared {
 		if sw != nil {

@@ -107,7 +107,7 @@ func (c *Chain) equalWithCounters(o *Chain) bool {
 // chains kept in the order they were first added.
 type Table struct {
 	Name    string
-	chains  map[string]*Chain
+	chains  chainIndex
 	nextSeq uint64
 	refs    map[string]int // rules jumping to each target; nil until refCount needs it
 	// ordered, when set, holds the chains in table order: a full render
@@ -118,26 +118,28 @@ type Table struct {
 
 // NewTable returns an empty table.
 func NewTable(name string) *Table {
-	return &Table{Name: name, chains: map[string]*Chain{}}
+	return &Table{Name: name}
 }
 
 // newTableSize returns an empty table with room for n chains.
 func newTableSize(name string, n int) *Table {
-	return &Table{Name: name, chains: make(map[string]*Chain, n)}
+	t := &Table{Name: name}
+	t.chains.reserve(n)
+	return t
 }
 
 // Chain returns the named chain, or nil.
-func (t *Table) Chain(name string) *Chain { return t.chains[name] }
+func (t *Table) Chain(name string) *Chain { return t.chains.get(name) }
 
 // Len returns the number of chains.
-func (t *Table) Len() int { return len(t.chains) }
+func (t *Table) Len() int { return t.chains.len() }
 
 // SetChain adds c, or replaces the chain of the same name in its position.
 func (t *Table) SetChain(c *Chain) { t.put(c) }
 
 // DeleteChain removes the named chain and reports whether it was there.
 func (t *Table) DeleteChain(name string) bool {
-	_, ok := t.chains[name]
+	ok := t.chains.get(name) != nil
 	t.remove(name)
 	return ok
 }
@@ -148,8 +150,8 @@ func (t *Table) Chains() []*Chain {
 	if t.ordered != nil {
 		return slices.Clone(t.ordered)
 	}
-	out := make([]*Chain, 0, len(t.chains))
-	for _, c := range t.chains {
+	out := make([]*Chain, 0, t.chains.len())
+	for c := range t.chains.all() {
 		out = append(out, c)
 	}
 	sortBySeq(out)
@@ -159,7 +161,7 @@ func (t *Table) Chains() []*Chain {
 // NumRules returns the number of rules in all chains.
 func (t *Table) NumRules() int {
 	n := 0
-	for _, c := range t.chains {
+	for c := range t.chains.all() {
 		n += len(c.Rules)
 	}
 	return n
@@ -167,19 +169,16 @@ func (t *Table) NumRules() int {
 
 // clone copies the table's chain index; the chains themselves are shared.
 func (t *Table) clone() *Table {
-	n := &Table{Name: t.Name, chains: make(map[string]*Chain, len(t.chains)), nextSeq: t.nextSeq, ordered: t.ordered, jumpsKnown: t.jumpsKnown}
-	for k, v := range t.chains {
-		n.chains[k] = v
-	}
-	return n
+	return &Table{Name: t.Name, chains: t.chains.clone(), nextSeq: t.nextSeq, ordered: t.ordered, jumpsKnown: t.jumpsKnown}
 }
 
 func (t *Table) equal(o *Table, counters bool) bool {
-	if t.Name != o.Name || len(t.chains) != len(o.chains) {
+	if t.Name != o.Name || t.chains.len() != o.chains.len() {
 		return false
 	}
-	for name, c := range t.chains {
-		oc := o.chains[name]
+	for c := range t.chains.all() {
+		name := c.Name
+		oc := o.chains.get(name)
 		if oc == nil {
 			return false
 		}

@@ -8,6 +8,7 @@ package hashindex
 import (
 	"hash/maphash"
 	"math/bits"
+	"slices"
 )
 
 // Index maps 64-bit keys to int32 values: open addressing with linear
@@ -89,6 +90,13 @@ func (x *Index) resize(size int) {
 			x.slots[i] = s
 		}
 	}
+}
+
+// Clone returns a copy of x that can change without affecting x.
+func (x *Index) Clone() Index {
+	c := *x
+	c.slots = slices.Clone(x.slots)
+	return c
 }
 
 // Len returns the number of entries.
