@@ -150,7 +150,7 @@ func (tx *applyTx) fill(t *Table, from *Chain) (int, error) {
 	}
 	n := &Chain{Name: c.Name, Policy: c.Policy, Counters: c.Counters, Rules: slices.Clip(from.Rules)}
 	if lines, ok := from.restoreLines(); ok {
-		n.setLines(lines)
+		n.setLines(lines, from.linesPage)
 	}
 	tx.install(t, n)
 	return 0, nil

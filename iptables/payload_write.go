@@ -131,6 +131,7 @@ func (o *Op) write(rw *restoreWriter) {
 		rw.flushFull()
 		return
 	}
+	var run lineRun
 	for _, c := range o.Chains {
 		if o.Kind != OpFill {
 			rw.buf = o.appendOne(rw.buf, c)
@@ -138,13 +139,45 @@ func (o *Op) write(rw *restoreWriter) {
 			continue
 		}
 		if lines, ok := c.restoreLines(); ok {
-			rw.text(lines)
+			if !run.extend(lines, c.linesPage) {
+				run.write(rw)
+				run = lineRun{start: unsafe.StringData(lines), n: len(lines), page: c.linesPage}
+			}
 			continue
 		}
+		run.write(rw)
+		run = lineRun{}
 		for i := range c.Rules {
 			rw.buf = appendChainRule(rw.buf, c, i)
 			rw.flushFull()
 		}
+	}
+	run.write(rw)
+}
+
+// lineRun is the restore lines of consecutive chains that lie one after
+// another in one text page, written as one string: the renderer writes a
+// port's chains, and the ports of a chunk, in table order, so a full
+// payload's 50 MB of lines go out in runs of up to a page (1 MiB) rather
+// than copied chain by chain through the buffer.
+type lineRun struct {
+	start *byte
+	n     int
+	page  *byte
+}
+
+// extend adds lines when they continue the run in its page.
+func (r *lineRun) extend(lines string, page *byte) bool {
+	if r.n == 0 || page == nil || page != r.page || unsafe.StringData(lines) != (*byte)(unsafe.Add(unsafe.Pointer(r.start), r.n)) {
+		return false
+	}
+	r.n += len(lines)
+	return true
+}
+
+func (r *lineRun) write(rw *restoreWriter) {
+	if r.n > 0 {
+		rw.text(unsafe.String(r.start, r.n))
 	}
 }
 

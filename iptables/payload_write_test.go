@@ -7,6 +7,9 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"unsafe"
+
+	"github.com/proxykit/proxykit/internal/fixture"
 )
 
 // failAfter is a writer that accepts limit bytes and then fails.
@@ -104,5 +107,63 @@ func TestExecStreamsRestoreInput(t *testing.T) {
 		if string(got) != want {
 			t.Fatalf("%s: stdin of %d bytes differs from the payload (%d bytes)", name, len(got), len(want))
 		}
+	}
+}
+
+// fillRuns counts the runs (see lineRun) the fill ops of p write the kept
+// lines in.
+func fillRuns(p *Payload) (runs, chains int) {
+	for _, tp := range p.Tables {
+		for _, o := range tp.Ops {
+			if o.Kind != OpFill {
+				continue
+			}
+			var run lineRun
+			for _, c := range o.Chains {
+				chains++
+				if lines, ok := c.restoreLines(); ok && !run.extend(lines, c.linesPage) {
+					runs++
+					run = lineRun{start: unsafe.StringData(lines), n: len(lines), page: c.linesPage}
+				}
+			}
+		}
+	}
+	return runs, chains
+}
+
+// TestWriteToRenderedRuns: the chains of a full render keep their restore
+// lines one after another, in table order, so that the payload writes them
+// in a few runs rather than chain by chain; and the text is what their
+// rules spell one by one.
+func TestWriteToRenderedRuns(t *testing.T) {
+	_, plan := fixture.Plan(t, 2000, 10)
+	rs, err := Render(plan, IPv4, RenderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := NewRuleset(IPv4) // the same chains without their kept lines
+	for _, tb := range rs.Tables() {
+		pt := plain.EnsureTable(tb.Name)
+		for _, c := range tb.Chains() {
+			pt.SetChain(&Chain{Name: c.Name, Policy: c.Policy, Rules: c.Rules})
+		}
+	}
+	p, err := Diff(NewRuleset(IPv4), rs, kube)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Diff(NewRuleset(IPv4), plain, kube)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if _, err := p.WriteTo(&got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want.Bytes()) {
+		t.Fatal("WriteTo of the rendered chains differs from their rules written one by one")
+	}
+	if runs, chains := fillRuns(p); runs > chains/20 {
+		t.Errorf("the lines of %d chains go out in %d runs", chains, runs)
 	}
 }

@@ -10,7 +10,8 @@ import "unsafe"
 // Text once written is never written again: a page that fills up is left
 // to the views into it, and writing goes on in a new page.
 type arena struct {
-	text   []byte
+	text   []byte // the port chains' restore lines, one chain after another
+	side   []byte // names, endpoint texts and the shared chains' rules
 	rules  []Rule
 	chains []Chain
 	ptrs   []*Chain
@@ -42,8 +43,18 @@ func (a *arena) reserve(n int) {
 	}
 }
 
-// textView returns the bytes written since start as a string.
-func (a *arena) textView(start int) string { return bytesView(a.text[start:]) }
+// reserveSide is reserve for the side page. Names and shared rules go
+// there so that the port chains' lines, which a payload writes in table
+// order, follow one another in the text page.
+func (a *arena) reserveSide(n int) {
+	if cap(a.side)-len(a.side) < n {
+		a.side = make([]byte, 0, a.nextSize(n, n, maxTextPage))
+	}
+}
+
+// sideView returns the bytes written to the side page since start as a
+// string.
+func (a *arena) sideView(start int) string { return bytesView(a.side[start:]) }
 
 // ruleSlice returns an empty slice with room for n rules. Its capacity is
 // n exactly, so that appending more moves it rather than running into the

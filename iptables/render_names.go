@@ -37,21 +37,21 @@ func appendHashedChain(out []byte, prefix, kind, spn, proto, ep string) []byte {
 	return append(out, enc[:16]...)
 }
 
-// name writes a hashed chain name into the arena's text and returns it.
+// name writes a hashed chain name into the arena's side page and returns it.
 func (a *arena) name(prefix, kind, spn, proto, ep string) string {
-	start := len(a.text)
-	a.text = appendHashedChain(a.text, prefix, kind, spn, proto, ep)
-	return a.textView(start)
+	start := len(a.side)
+	a.side = appendHashedChain(a.side, prefix, kind, spn, proto, ep)
+	return a.sideView(start)
 }
 
 // kindName returns the name of another kind with the same hash as name
-// (of kind from), written into the arena's text.
+// (of kind from), written into the arena's side page.
 func (a *arena) kindName(prefix, kind, name, from string) string {
-	start := len(a.text)
-	a.text = append(a.text, prefix...)
-	a.text = append(a.text, kind...)
-	a.text = append(a.text, name[len(prefix)+len(from):]...)
-	return a.textView(start)
+	start := len(a.side)
+	a.side = append(a.side, prefix...)
+	a.side = append(a.side, kind...)
+	a.side = append(a.side, name[len(prefix)+len(from):]...)
+	return a.sideView(start)
 }
 
 // MaxPrefixLen bounds the chain prefix so that every chain name fits the
@@ -120,17 +120,17 @@ type epText struct {
 	addr     string // "10.0.0.1", "fd00::1"
 }
 
-// endpointText writes an endpoint's text into a's text.
+// endpointText writes an endpoint's text into a's side page.
 func (a *arena) endpointText(ap netip.AddrPort) epText {
-	start := len(a.text)
-	a.text = ap.AppendTo(a.text)
-	t := epText{addrPort: a.textView(start)}
+	start := len(a.side)
+	a.side = ap.AppendTo(a.side)
+	t := epText{addrPort: a.sideView(start)}
 	if ip := ap.Addr(); ip.Is4() {
 		t.addr = t.addrPort[:strings.LastIndexByte(t.addrPort, ':')]
 	} else {
-		start = len(a.text)
-		a.text = ip.AppendTo(a.text)
-		t.addr = a.textView(start)
+		start = len(a.side)
+		a.side = ip.AppendTo(a.side)
+		t.addr = a.sideView(start)
 	}
 	return t
 }

@@ -40,6 +40,7 @@ func (r *renderer) newSvcWriter() *svcWriter { return &svcWriter{r: r, a: &arena
 func (w *svcWriter) renderPort(pp *rulegen.PortPlan) *fragment {
 	r, eps := w.r, len(pp.ClusterEndpoints)+len(pp.LocalEndpoints)
 	w.a.reserve(1024 + 768*eps + 384*len(pp.Frontends))
+	w.a.reserveSide(256 + 96*eps + 640*len(pp.Frontends))
 	w.a.grow++
 	w.pp, w.frag, w.chains, w.shared = pp, w.a.fragment(), w.chains[:0], [numShared]*ruleWriter{}
 	w.pool = w.pool[:0] // the previous port's writers are done
@@ -71,13 +72,16 @@ func (w *svcWriter) renderPort(pp *rulegen.PortPlan) *fragment {
 }
 
 // writer returns a new writer for chain with room for n rules.
-func (w *svcWriter) writer(chain string, n int) *ruleWriter {
+func (w *svcWriter) writer(chain string, n int) *ruleWriter { return w.writerIn(&w.a.text, chain, n) }
+
+// writerIn returns a new writer into page for chain with room for n rules.
+func (w *svcWriter) writerIn(page *[]byte, chain string, n int) *ruleWriter {
 	if len(w.pool) == cap(w.pool) {
 		w.pool = make([]ruleWriter, 0, 16) // earlier writers stay where they are
 	}
 	w.pool = w.pool[:len(w.pool)+1]
 	rw := &w.pool[len(w.pool)-1]
-	rw.reset(w.a, chain, n)
+	rw.reset(w.a, page, chain, n)
 	return rw
 }
 
@@ -103,7 +107,7 @@ func (w *svcWriter) hasChain(name string) bool {
 // sharedW returns the writer for this port's rules in a shared chain.
 func (w *svcWriter) sharedW(s sharedChain) *ruleWriter {
 	if w.shared[s] == nil {
-		w.shared[s] = w.writer(w.r.shared[s], 2)
+		w.shared[s] = w.writerIn(&w.a.side, w.r.shared[s], 2)
 	}
 	return w.shared[s].begin()
 }
@@ -142,8 +146,10 @@ func (w *svcWriter) choiceChain(name string, eps []rulegen.Endpoint, clusterIPMa
 	if w.pp.Affinity > 0 {
 		n += len(eps)
 	}
-	rw := w.newChain(name, n)
-	// the SEP chains first, so that each chain's lines are one run
+	rw := w.writer(name, n)
+	// the SEP chains first, so that each chain's lines are one run, and the
+	// chains go into the table in the order their lines are written (see
+	// lineRun)
 	sepNames, texts := w.seps[:0], w.epTexts[:0]
 	for _, ep := range eps {
 		text := w.a.endpointText(ep.AddrPort())
@@ -154,6 +160,7 @@ func (w *svcWriter) choiceChain(name string, eps []rulegen.Endpoint, clusterIPMa
 		}
 	}
 	w.seps, w.epTexts = sepNames, texts
+	w.chains = append(w.chains, rw)
 	if clusterIPMasq {
 		w.masqRule(rw)
 	}

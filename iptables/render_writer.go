@@ -17,6 +17,7 @@ import (
 type ruleWriter struct {
 	chain string
 	ar    *arena
+	page  *[]byte // the arena's text page, or its side page
 	out   []Rule
 	cur   ruleMeta
 	// the chain's lines so far: text[linesStart:linesEnd] of the page at
@@ -36,12 +37,12 @@ type ruleMeta struct {
 }
 
 // reset makes w a writer for chain with room for n rules.
-func (w *ruleWriter) reset(a *arena, chain string, n int) {
-	*w = ruleWriter{chain: chain, ar: a, out: a.ruleSlice(n)}
+func (w *ruleWriter) reset(a *arena, page *[]byte, chain string, n int) {
+	*w = ruleWriter{chain: chain, ar: a, page: page, out: a.ruleSlice(n)}
 }
 
-// buf is the text page.
-func (w *ruleWriter) buf() *[]byte { return &w.ar.text }
+// buf is the page the writer writes in.
+func (w *ruleWriter) buf() *[]byte { return w.page }
 
 // begin starts a rule: "-A CHAIN ".
 func (w *ruleWriter) begin() *ruleWriter {
@@ -251,7 +252,7 @@ func (w *ruleWriter) toChain() *Chain {
 	c := w.ar.chain()
 	c.Name, c.Rules = w.chain, w.out
 	if !w.split && len(w.out) > 0 {
-		c.setLines(unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(w.base), w.linesStart)), w.linesEnd-w.linesStart))
+		c.setLines(unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(w.base), w.linesStart)), w.linesEnd-w.linesStart), w.base)
 	}
 	return c
 }

@@ -44,9 +44,13 @@ type Chain struct {
 	// each) in one string, as the renderer wrote them, so that a payload
 	// copies them at once; linesOf and linesN record Rules at that time, so
 	// that a Chain whose Rules were replaced is never printed from them.
-	lines   string
-	linesOf *Rule
-	linesN  int
+	// linesPage is the start of the text page lines lie in: the lines of
+	// chains rendered one after another are one run of that page, which a
+	// payload writes at once.
+	lines     string
+	linesOf   *Rule
+	linesN    int
+	linesPage *byte
 }
 
 // restoreLines returns the chain's rules as restore lines, if known.
@@ -57,9 +61,10 @@ func (c *Chain) restoreLines() (string, bool) {
 	return c.lines, true
 }
 
-// setLines records lines as the restore lines of c's current rules.
-func (c *Chain) setLines(lines string) {
-	c.lines, c.linesOf, c.linesN = lines, unsafe.SliceData(c.Rules), len(c.Rules)
+// setLines records lines, which lie in the text page starting at page, as
+// the restore lines of c's current rules.
+func (c *Chain) setLines(lines string, page *byte) {
+	c.lines, c.linesOf, c.linesN, c.linesPage = lines, unsafe.SliceData(c.Rules), len(c.Rules), page
 }
 
 // Equal reports whether c and o have the same name, policy and rules
