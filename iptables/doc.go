@@ -35,10 +35,11 @@
 // 10k services: tens of microseconds); Diff compares every chain, by
 // pointer first, on every CPU when there are many. A payload declares,
 // fills and deletes chains with one Op each (Op.Chains), and Render keeps
-// each chain's rules as one run of restore lines, so that printing a full
-// payload (10k services: 110k chains, 50 MB) is mostly copying. Payload.WriteTo
-// streams it without building it (Exec.Apply feeds iptables-restore that
-// way); Bytes builds it. A full render also records that every jump lands
+// each chain's rules as one run of restore lines, the chains of a port one
+// after another in table order, so that printing a full payload (10k
+// services: 110k chains, 50 MB) is mostly writing runs of up to a page
+// (1 MiB) at once. Payload.WriteTo streams it without building it
+// (Exec.Apply feeds iptables-restore that way); Bytes builds it. A full render also records that every jump lands
 // on one of its chains, so a Diff of it skips looking the targets up.
 //
 // # Kernels
