@@ -124,7 +124,8 @@ func (x *chainIndex) compact() {
 	}
 }
 
-// all yields the chains, in no particular order.
+// all yields the chains, in no particular order; x must not change until
+// the loop ends.
 func (x *chainIndex) all() iter.Seq[*Chain] {
 	return func(yield func(*Chain) bool) {
 		for _, c := range x.items {
