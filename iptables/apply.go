@@ -144,7 +144,7 @@ func (tx *applyTx) writable(t *Table, name string) (*Chain, error) {
 	if tx.fresh[c] {
 		return c, nil
 	}
-	n := &Chain{Name: c.Name, Policy: c.Policy, Counters: c.Counters, Rules: slices.Clone(c.Rules)}
+	n := c.withRules(slices.Clone(c.Rules()))
 	tx.replace(t, n)
 	return n, nil
 }

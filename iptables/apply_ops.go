@@ -24,7 +24,7 @@ func (tx *applyTx) ops(t *Table, o *Op) (int, error) {
 			if at, err = tx.fill(t, c); err != nil {
 				return n + at, err
 			}
-			n += len(c.Rules)
+			n += c.NumRules()
 		}
 		if err != nil {
 			return i, err
@@ -74,11 +74,14 @@ func (tx *applyTx) declare(t *Table, name, policy string, cnt Counters) error {
 		if policy != "ACCEPT" && policy != "DROP" {
 			return fmt.Errorf("%w %q for %s", ErrBadPolicy, policy, name)
 		}
-		c := &Chain{Name: name, Policy: policy, Counters: cnt}
 		if old := t.chains.get(name); old != nil {
-			c.Rules = slices.Clip(old.Rules)
+			// shares old's rules: a later change copies them (writable)
+			c := old.withRulesOf(old)
+			c.Policy, c.Counters = policy, cnt
+			tx.install(t, c)
+			return nil
 		}
-		tx.replace(t, c)
+		tx.replace(t, &Chain{Name: name, Policy: policy, Counters: cnt})
 		return nil
 	}
 	if policy != "" {
@@ -106,13 +109,13 @@ func (tx *applyTx) add(t *Table, o *Op) error {
 	r := o.Rule
 	r.Chain = c.Name
 	if o.Kind == OpAppend {
-		c.Rules = append(c.Rules, r)
+		c.rules = append(c.rules, r)
 	} else {
 		pos := max(o.Pos, 1)
-		if pos > len(c.Rules)+1 {
-			return fmt.Errorf("%w: insert at %d into %s (%d rules)", ErrBadPosition, pos, c.Name, len(c.Rules))
+		if pos > len(c.rules)+1 {
+			return fmt.Errorf("%w: insert at %d into %s (%d rules)", ErrBadPosition, pos, c.Name, len(c.rules))
 		}
-		c.Rules = slices.Insert(c.Rules, pos-1, r)
+		c.rules = slices.Insert(c.rules, pos-1, r)
 	}
 	t.countRef(r.Target, 1)
 	return nil
@@ -137,29 +140,29 @@ func checkTarget(t *Table, target string) error {
 // the index of the rule that failed.
 func (tx *applyTx) fill(t *Table, from *Chain) (int, error) {
 	c := t.chains.get(from.Name)
-	if c == nil || !tx.fresh[c] || len(c.Rules) > 0 {
+	if c == nil || !tx.fresh[c] || c.NumRules() > 0 {
 		return tx.fillEach(t, from)
 	}
-	for i := range from.Rules {
-		if from.Rules[i].Chain != from.Name {
+	for i := range from.rules {
+		if from.rules[i].Chain != from.Name {
 			return tx.fillEach(t, from)
 		}
-		if err := checkTarget(t, from.Rules[i].Target); err != nil {
+	}
+	i := 0
+	for target := range from.targets() {
+		if err := checkTarget(t, target); err != nil {
 			return i, err
 		}
+		i++
 	}
-	n := &Chain{Name: c.Name, Policy: c.Policy, Counters: c.Counters, Rules: slices.Clip(from.Rules)}
-	if lines, ok := from.restoreLines(); ok {
-		n.setLines(lines, from.linesPage)
-	}
-	tx.install(t, n)
+	tx.install(t, c.withRulesOf(from))
 	return 0, nil
 }
 
 // fillEach is fill as one -A per rule.
 func (tx *applyTx) fillEach(t *Table, from *Chain) (int, error) {
-	for i := range from.Rules {
-		if err := tx.add(t, &Op{Kind: OpAppend, Chain: from.Name, Rule: from.Rules[i]}); err != nil {
+	for i, r := range from.Rules() {
+		if err := tx.add(t, &Op{Kind: OpAppend, Chain: from.Name, Rule: r}); err != nil {
 			return i, err
 		}
 	}
@@ -173,11 +176,11 @@ func (tx *applyTx) deleteRule(t *Table, o *Op) error {
 		return fmt.Errorf("%w: %s", ErrNoChain, o.Chain)
 	}
 	idx := o.Pos - 1
-	if o.Pos > 0 && o.Pos > len(c.Rules) {
-		return fmt.Errorf("%w: delete %d from %s (%d rules)", ErrBadPosition, o.Pos, c.Name, len(c.Rules))
+	if o.Pos > 0 && o.Pos > c.NumRules() {
+		return fmt.Errorf("%w: delete %d from %s (%d rules)", ErrBadPosition, o.Pos, c.Name, c.NumRules())
 	}
 	if o.Pos <= 0 {
-		idx = slices.IndexFunc(c.Rules, func(r Rule) bool { return r.Spec == o.Rule.Spec })
+		idx = slices.IndexFunc(c.Rules(), func(r Rule) bool { return r.Spec == o.Rule.Spec })
 		if idx < 0 {
 			return fmt.Errorf("%w in %s: %s", ErrNoRule, o.Chain, o.Rule.Spec)
 		}
@@ -186,8 +189,8 @@ func (tx *applyTx) deleteRule(t *Table, o *Op) error {
 	if err != nil {
 		return err
 	}
-	t.countRef(w.Rules[idx].Target, -1)
-	w.Rules = slices.Delete(w.Rules, idx, idx+1)
+	t.countRef(w.rules[idx].Target, -1)
+	w.rules = slices.Delete(w.rules, idx, idx+1)
 	return nil
 }
 
@@ -213,7 +216,7 @@ func (tx *applyTx) deleteChain(t *Table, name string) error {
 		names = chainNames(t, true)
 		// Rules among the chains being deleted do not hold them back.
 		for _, n := range names {
-			if len(t.chains.get(n).Rules) > 0 {
+			if t.chains.get(n).NumRules() > 0 {
 				return fmt.Errorf("%w: %s", ErrChainNotEmpty, n)
 			}
 		}
@@ -225,7 +228,7 @@ func (tx *applyTx) deleteChain(t *Table, name string) error {
 			return fmt.Errorf("%w: %s", ErrNoChain, n)
 		case IsBuiltin(t.Name, n):
 			return fmt.Errorf("%w: -X %s", ErrBuiltinChain, n)
-		case len(c.Rules) > 0:
+		case c.NumRules() > 0:
 			return fmt.Errorf("%w: %s", ErrChainNotEmpty, n)
 		case t.refCount(n) > 0:
 			return fmt.Errorf("%w: %s (%d references)", ErrChainInUse, n, t.refCount(n))

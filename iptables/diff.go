@@ -191,7 +191,7 @@ func (td *tableDiff) classify(name string, c, d *Chain) {
 	switch {
 	case d != nil && c == nil:
 		td.added = append(td.added, d)
-	case d != nil && !rulesEqual(c.Rules, d.Rules):
+	case d != nil && !sameRules(c, d):
 		td.rewritten = append(td.rewritten, d)
 	case d == nil && c != nil:
 		td.deleted = append(td.deleted, c)
@@ -220,24 +220,24 @@ func (td *tableDiff) payload(full bool) (*TablePayload, error) {
 	tp.Changes = make([]Change, len(td.added), len(declared)+len(td.kept)+16)
 	forSplit(len(td.added), splitWorkers(len(td.added), diffParallelMin), func(_, lo, hi int) {
 		for i, c := range td.added[lo:hi] {
-			tp.Changes[lo+i] = Change{Kind: ChainAdded, Chain: c.Name, NewRules: len(c.Rules)}
+			tp.Changes[lo+i] = Change{Kind: ChainAdded, Chain: c.Name, NewRules: c.NumRules()}
 		}
 	})
 	for _, c := range td.rewritten {
 		tp.Changes = append(tp.Changes, Change{Kind: ChainRewritten, Chain: c.Name,
-			OldRules: len(td.cur.chains.get(c.Name).Rules), NewRules: len(c.Rules)})
+			OldRules: td.cur.chains.get(c.Name).NumRules(), NewRules: c.NumRules()})
 	}
 	if err := td.builtinOps(tp); err != nil {
 		return nil, err
 	}
-	if filled := declared[:nFilled:nFilled]; slices.ContainsFunc(filled, func(c *Chain) bool { return len(c.Rules) > 0 }) {
+	if filled := declared[:nFilled:nFilled]; slices.ContainsFunc(filled, func(c *Chain) bool { return c.NumRules() > 0 }) {
 		tp.Ops = append(tp.Ops, Op{Kind: OpFill, Chains: filled})
 	}
 	if len(td.deleted) > 0 {
 		tp.Ops = append(tp.Ops, Op{Kind: OpDeleteChain, Chains: declared[nFilled:]})
 	}
 	for _, c := range td.deleted {
-		tp.Changes = append(tp.Changes, Change{Kind: ChainDeleted, Chain: c.Name, OldRules: len(c.Rules)})
+		tp.Changes = append(tp.Changes, Change{Kind: ChainDeleted, Chain: c.Name, OldRules: c.NumRules()})
 	}
 	tp.Changes = append(tp.Changes, td.kept...)
 	if len(tp.Ops) == 0 {

@@ -17,8 +17,8 @@ func oneEndpointChange(tb testing.TB, rs *Ruleset) (*Ruleset, []ChainRef) {
 	oldSep := chainName("KUBE-SEP-", name+podIP(0))
 	newIP := "10.200.0.1"
 	newSep := chainName("KUBE-SEP-", name+newIP)
-	rules := make([]Rule, len(svc.Rules))
-	for i, r := range svc.Rules {
+	rules := make([]Rule, svc.NumRules())
+	for i, r := range svc.Rules() {
 		if r.Target == oldSep {
 			var err error
 			if r, err = ParseRule(svc.Name, strings.NewReplacer(oldSep, newSep, podIP(0), newIP).Replace(r.Spec)); err != nil {
@@ -27,16 +27,16 @@ func oneEndpointChange(tb testing.TB, rs *Ruleset) (*Ruleset, []ChainRef) {
 		}
 		rules[i] = r
 	}
-	nat.SetChain(&Chain{Name: svc.Name, Rules: rules})
-	sep := &Chain{Name: newSep}
-	for _, r := range nat.Chain(oldSep).Rules {
+	nat.SetChain(NewChain(svc.Name, rules...))
+	var sepRules []Rule
+	for _, r := range nat.Chain(oldSep).Rules() {
 		nr, err := ParseRule(newSep, strings.ReplaceAll(r.Spec, podIP(0), newIP))
 		if err != nil {
 			tb.Fatal(err)
 		}
-		sep.Rules = append(sep.Rules, nr)
+		sepRules = append(sepRules, nr)
 	}
-	nat.SetChain(sep)
+	nat.SetChain(NewChain(newSep, sepRules...))
 	nat.DeleteChain(oldSep)
 	return des, []ChainRef{{TableNat, svc.Name}, {TableNat, oldSep}, {TableNat, newSep}}
 }

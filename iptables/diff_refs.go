@@ -22,9 +22,9 @@ func (td *tableDiff) checkReferences(full bool) error {
 		if !td.ownedUser(name) {
 			continue
 		}
-		for i := range c.Rules {
-			if gone[c.Rules[i].Target] {
-				return &ReferenceError{Table: td.name, Chain: name, Target: c.Rules[i].Target}
+		for t := range c.targets() {
+			if gone[t] {
+				return &ReferenceError{Table: td.name, Chain: name, Target: t}
 			}
 		}
 	}
@@ -40,8 +40,8 @@ func (td *tableDiff) stillReferenced() bool {
 	vanish := map[string]int{}
 	count := func(c *Chain) {
 		if c != nil {
-			for i := range c.Rules {
-				vanish[c.Rules[i].Target]++
+			for t := range c.targets() {
+				vanish[t]++
 			}
 		}
 	}
@@ -104,8 +104,7 @@ type targetCache [2]string
 
 // checkTargets checks that c's jumps to owned chains land in desired.
 func (td *tableDiff) checkTargets(c *Chain, ok *targetCache) error {
-	for i := range c.Rules {
-		t := c.Rules[i].Target
+	for t := range c.targets() {
 		if t == "" || t == ok[0] || t == ok[1] {
 			continue
 		}
@@ -126,8 +125,8 @@ func (td *tableDiff) keepForeignReferenced(gone map[string]bool) {
 		if td.own.Owns(name) || IsBuiltin(td.name, name) {
 			continue
 		}
-		for i := range c.Rules {
-			if t := c.Rules[i].Target; gone[t] {
+		for t := range c.targets() {
+			if gone[t] {
 				gone[t] = false
 				queue = append(queue, t)
 				td.kept = append(td.kept, Change{Kind: ChainKept, Chain: t, Rule: "chain " + name})
@@ -137,8 +136,8 @@ func (td *tableDiff) keepForeignReferenced(gone map[string]bool) {
 	for len(queue) > 0 {
 		c := td.cur.chains.get(queue[0])
 		queue = queue[1:]
-		for i := range c.Rules {
-			if t := c.Rules[i].Target; gone[t] {
+		for t := range c.targets() {
+			if gone[t] {
 				gone[t] = false
 				queue = append(queue, t)
 				td.kept = append(td.kept, Change{Kind: ChainKept, Chain: t, Rule: "chain " + c.Name})
@@ -160,7 +159,7 @@ func (td *tableDiff) ownedRules(c *Chain) []Rule {
 		return nil
 	}
 	var out []Rule
-	for _, r := range c.Rules {
+	for _, r := range c.Rules() {
 		if r.Target != "" && td.ownedUser(r.Target) {
 			out = append(out, r)
 		}

@@ -70,7 +70,7 @@ func checkSynced(t *testing.T, current, desired, got *Ruleset, own Ownership) {
 	t.Helper()
 	split := func(rs *Ruleset, table, chain string) (owned, foreign []string) {
 		if tb := rs.Table(table); tb != nil && tb.Chain(chain) != nil {
-			for _, r := range tb.Chain(chain).Rules {
+			for _, r := range tb.Chain(chain).Rules() {
 				if own.Owns(r.Target) {
 					owned = append(owned, r.Spec)
 				} else {
@@ -101,7 +101,7 @@ func checkSynced(t *testing.T, current, desired, got *Ruleset, own Ownership) {
 							t.Fatalf("%s %s: still there", tb.Name, c.Name)
 						}
 					} else if !gc.Equal(dc.Chain(c.Name)) {
-						t.Fatalf("%s %s: %v, want %v", tb.Name, c.Name, gc.Rules, dc.Chain(c.Name).Rules)
+						t.Fatalf("%s %s: %v, want %v", tb.Name, c.Name, gc.Rules(), dc.Chain(c.Name).Rules())
 					}
 				}
 			}
@@ -232,8 +232,8 @@ func TestFullPayloadPrintsLikeRuleByRule(t *testing.T) {
 						want = o.appendOne(want, c)
 						continue
 					}
-					for i := range c.Rules {
-						want = appendRule(want, "-A", &c.Rules[i], false)
+					for _, r := range c.Rules() {
+						want = appendRule(want, "-A", &r, false)
 					}
 				}
 			}

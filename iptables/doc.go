@@ -8,7 +8,10 @@
 // # Model
 //
 // A Ruleset holds any tables of one Family. A Table holds chains; a Chain
-// holds its policy, counters and ordered rules. A Rule keeps its match and
+// holds its policy, counters and ordered rules (NewChain builds one;
+// Chain.Rules returns them). A chain Render wrote holds its rules as
+// restore lines only, which a payload copies as they are; Chain.Rules
+// parses them the first time it is asked. A Rule keeps its match and
 // target arguments as iptables-save text (Spec), so rules of other software
 // round-trip unchanged and Parse shares its input instead of allocating per
 // argument; Args returns the tokens, and Comment, Target and Goto are parsed
@@ -39,8 +42,9 @@
 // after another in table order, so that printing a full payload (10k
 // services: 110k chains, 50 MB) is mostly writing runs of up to a page
 // (1 MiB) at once. Payload.WriteTo streams it without building it
-// (Exec.Apply feeds iptables-restore that way); Bytes builds it. A full render also records that every jump lands
-// on one of its chains, so a Diff of it skips looking the targets up.
+// (Exec.Apply feeds iptables-restore that way); Bytes builds it. A full
+// render also records that every jump lands on one of its chains, so a
+// Diff of it skips looking the targets up.
 //
 // # Kernels
 //

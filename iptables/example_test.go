@@ -46,7 +46,7 @@ COMMIT
 	}
 	after, _ := kernel.Read(ctx, iptables.IPv4, iptables.TableNat)
 	fmt.Println("---")
-	fmt.Println(after.Table(iptables.TableNat).Chain("PREROUTING").Rules[1])
+	fmt.Println(after.Table(iptables.TableNat).Chain("PREROUTING").Rules()[1])
 	// Output:
 	// nat: + chain KUBE-SERVICES (1 rule)
 	// nat: + chain KUBE-SVC-WEB (1 rule)

@@ -160,7 +160,7 @@ func TestFamilyMismatch(t *testing.T) {
 // TestApplyMultipleOpLine: an error inside a multiple op names the line of
 // the failing command in the printed payload.
 func TestApplyMultipleOpLine(t *testing.T) {
-	a := &Chain{Name: "KUBE-A", Rules: []Rule{mustRule(t, "KUBE-A", "-j", "KUBE-B"), mustRule(t, "KUBE-A", "-j", "KUBE-NOPE")}}
+	a := NewChain("KUBE-A", mustRule(t, "KUBE-A", "-j", "KUBE-B"), mustRule(t, "KUBE-A", "-j", "KUBE-NOPE"))
 	b := &Chain{Name: "KUBE-B"}
 	p := &Payload{Family: IPv4, Tables: []*TablePayload{{Table: TableNat, Ops: []Op{
 		{Kind: OpDeclare, Chains: []*Chain{a, b}},

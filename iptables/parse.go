@@ -184,10 +184,10 @@ func (p *dumpParser) flushRun() {
 		return
 	}
 	run := p.arena[p.runStart:len(p.arena):len(p.arena)]
-	if len(p.run.Rules) == 0 {
-		p.run.Rules = run
+	if len(p.run.rules) == 0 {
+		p.run.rules = run
 	} else {
-		p.run.Rules = append(p.run.Rules, run...)
+		p.run.rules = append(p.run.rules, run...)
 	}
 	p.run = nil
 }

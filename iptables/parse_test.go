@@ -103,10 +103,10 @@ func TestParseSample(t *testing.T) {
 		t.Fatalf("unexpected tables: %s", rs)
 	}
 	pre := nat.Chain("PREROUTING")
-	if pre.Counters != (Counters{10, 600}) || !pre.Rules[0].HasCounters || pre.Rules[0].Counters != (Counters{5, 300}) {
+	if pre.Counters != (Counters{10, 600}) || !pre.Rules()[0].HasCounters || pre.Rules()[0].Counters != (Counters{5, 300}) {
 		t.Fatalf("counters: %+v", pre)
 	}
-	if nat.Chain("KUBE-SVC-ABC").Policy != "" || len(nat.Chain("KUBE-SVC-ABC").Rules) != 0 {
+	if nat.Chain("KUBE-SVC-ABC").Policy != "" || nat.Chain("KUBE-SVC-ABC").NumRules() != 0 {
 		t.Fatalf("user chain: %+v", nat.Chain("KUBE-SVC-ABC"))
 	}
 	again, err := Parse(IPv4, rs.Bytes())

@@ -57,7 +57,7 @@ func (o *Op) lines() int {
 	case o.Kind == OpFill:
 		n := 0
 		for _, c := range o.Chains {
-			n += len(c.Rules)
+			n += c.NumRules()
 		}
 		return n
 	case o.multi():
@@ -173,9 +173,9 @@ func fillSize(c *Chain) int {
 		return len(lines)
 	}
 	n := 0
-	for i := range c.Rules {
+	for spec := range c.specs() {
 		n += len("-A ") + len(c.Name) + len("\n")
-		if spec := c.Rules[i].Spec; spec != "" {
+		if spec != "" {
 			n += 1 + len(spec)
 		}
 	}
@@ -241,16 +241,15 @@ func (o *Op) appendOne(b []byte, c *Chain) []byte {
 	if lines, ok := c.restoreLines(); ok { // OpFill
 		return append(b, lines...)
 	}
-	for i := range c.Rules {
-		b = appendChainRule(b, c, i)
+	for spec := range c.specs() {
+		b = appendChainRule(b, c.Name, spec)
 	}
 	return b
 }
 
-// appendChainRule appends rule i of c as "-A NAME spec".
-func appendChainRule(b []byte, c *Chain, i int) []byte {
-	r := c.Rules[i]
-	r.Chain = c.Name
+// appendChainRule appends "-A NAME spec".
+func appendChainRule(b []byte, name, spec string) []byte {
+	r := Rule{Chain: name, Spec: spec}
 	return appendRule(b, "-A", &r, false)
 }
 
@@ -267,12 +266,12 @@ func (o *Op) lineText(i int) string {
 			i--
 			continue
 		}
-		if i < len(c.Rules) {
-			r := c.Rules[i]
+		if i < c.NumRules() {
+			r := c.Rules()[i]
 			r.Chain = c.Name
 			return r.String()
 		}
-		i -= len(c.Rules)
+		i -= c.NumRules()
 	}
 	return ""
 }

@@ -139,16 +139,16 @@ func (o *Op) write(rw *restoreWriter) {
 			continue
 		}
 		if lines, ok := c.restoreLines(); ok {
-			if !run.extend(lines, c.linesPage) {
+			if !run.extend(lines, c.page) {
 				run.write(rw)
-				run = lineRun{start: unsafe.StringData(lines), n: len(lines), page: c.linesPage}
+				run = lineRun{start: unsafe.StringData(lines), n: len(lines), page: c.page}
 			}
 			continue
 		}
 		run.write(rw)
 		run = lineRun{}
-		for i := range c.Rules {
-			rw.buf = appendChainRule(rw.buf, c, i)
+		for spec := range c.specs() {
+			rw.buf = appendChainRule(rw.buf, c.Name, spec)
 			rw.flushFull()
 		}
 	}

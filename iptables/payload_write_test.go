@@ -121,9 +121,9 @@ func fillRuns(p *Payload) (runs, chains int) {
 			var run lineRun
 			for _, c := range o.Chains {
 				chains++
-				if lines, ok := c.restoreLines(); ok && !run.extend(lines, c.linesPage) {
+				if lines, ok := c.restoreLines(); ok && !run.extend(lines, c.page) {
 					runs++
-					run = lineRun{start: unsafe.StringData(lines), n: len(lines), page: c.linesPage}
+					run = lineRun{start: unsafe.StringData(lines), n: len(lines), page: c.page}
 				}
 			}
 		}
@@ -145,7 +145,7 @@ func TestWriteToRenderedRuns(t *testing.T) {
 	for _, tb := range rs.Tables() {
 		pt := plain.EnsureTable(tb.Name)
 		for _, c := range tb.Chains() {
-			pt.SetChain(&Chain{Name: c.Name, Policy: c.Policy, Rules: c.Rules})
+			pt.SetChain(c.withRules(c.Rules()))
 		}
 	}
 	p, err := Diff(NewRuleset(IPv4), rs, kube)

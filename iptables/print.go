@@ -23,9 +23,13 @@ func (rs *Ruleset) Bytes() []byte {
 		size += len(t.Name) + 10
 		for c := range t.chains.all() {
 			size += len(c.Name) + 40
-			for i := range c.Rules {
-				size += len(c.Rules[i].Chain) + len(c.Rules[i].Spec) + 6
-				if c.Rules[i].HasCounters {
+			if lines, ok := c.restoreLines(); ok {
+				size += len(lines)
+				continue
+			}
+			for i := range c.rules {
+				size += len(c.rules[i].Chain) + len(c.rules[i].Spec) + 6
+				if c.rules[i].HasCounters {
 					size += 44
 				}
 			}
@@ -50,8 +54,12 @@ func appendTable(b []byte, t *Table) []byte {
 		b = appendDeclaration(b, c.Name, c.Policy, c.Counters)
 	}
 	for _, c := range chains {
-		for i := range c.Rules {
-			b = appendRule(b, "-A", &c.Rules[i], true)
+		if lines, ok := c.restoreLines(); ok {
+			b = append(b, lines...)
+			continue
+		}
+		for i := range c.rules {
+			b = appendRule(b, "-A", &c.rules[i], true)
 		}
 	}
 	return append(b, "COMMIT\n"...)

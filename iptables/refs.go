@@ -54,8 +54,8 @@ func (t *Table) countRefs(c *Chain, d int) {
 	if t.refs == nil || c == nil {
 		return
 	}
-	for i := range c.Rules {
-		t.countRef(c.Rules[i].Target, d)
+	for target := range c.targets() {
+		t.countRef(target, d)
 	}
 }
 

@@ -341,7 +341,7 @@ func (r *renderer) sharedChain(s sharedChain, frags []*fragment) *Chain {
 			rules = append(rules, f.shared[s]...)
 		}
 	}
-	return &Chain{Name: r.shared[s], Rules: append(rules, tail...)}
+	return NewChain(r.shared[s], append(rules, tail...)...)
 }
 
 // rule builds a rule from arguments the renderer produced itself; they are
@@ -355,7 +355,7 @@ func (r *renderer) rule(chain string, args ...string) Rule {
 }
 
 func (r *renderer) chain(name string, rules ...Rule) *Chain {
-	return &Chain{Name: name, Rules: rules}
+	return NewChain(name, rules...)
 }
 
 // maxEndpoints is how many probabilities the cache holds; larger endpoint

@@ -17,7 +17,8 @@ type arena struct {
 	ptrs   []*Chain
 	hashes []uint64
 	frags  []fragment
-	grow   int // ports rendered so far, to size the next pages
+	jumps  []string // the targets of the current port's chains' jumps
+	grow   int      // ports rendered so far, to size the next pages
 	// quotedSpn is the current port's name when a comment starting with
 	// it is quoted and needs no escape (checked once per port)
 	quotedSpn string

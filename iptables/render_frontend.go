@@ -59,7 +59,7 @@ func (w *svcWriter) firewallChain(fe rulegen.Frontend) string {
 	if w.hasChain(w.n.fw) {
 		return w.n.fw // one FW chain serves every LB IP of the port
 	}
-	rw := w.newChain(w.n.fw, len(fe.SourceRanges))
+	rw := w.newChain(w.n.fw)
 	for _, src := range fe.SourceRanges {
 		rw.begin().prefix("-s", src).comment(w.n.spn, " loadbalancer IP").jump(w.n.ext)
 	}

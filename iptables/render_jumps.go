@@ -28,13 +28,10 @@ func (w *svcWriter) jumpsKnown() bool {
 			return false
 		}
 	}
-	for _, c := range f.nat {
-		if !jumpsAmong(c.Rules, f.nat, w.r.markMasq) {
-			return false
-		}
-	}
-	for _, c := range f.filter {
-		if !jumpsAmong(c.Rules, f.filter, "") {
+	// the port's own chains are all in nat; their writers noted the jumps
+	last := 0
+	for _, t := range w.a.jumps {
+		if !jumpAmong(t, f.nat, w.r.markMasq, &last) {
 			return false
 		}
 	}
@@ -42,27 +39,32 @@ func (w *svcWriter) jumpsKnown() bool {
 }
 
 // jumpsAmong reports whether every rule jumps to nothing, to a rendered
-// verdict, to extra or to one of chains. Rules mostly jump to the chain
-// after the one the rule before jumped to, so the search starts there.
+// verdict, to extra or to one of chains.
 func jumpsAmong(rules []Rule, chains []*Chain, extra string) bool {
 	last := 0
-next:
 	for i := range rules {
-		t := rules[i].Target
-		if t == "" || t == extra {
-			continue
-		}
-		for k := last; k < last+len(chains); k++ {
-			if c := chains[k%len(chains)]; c.Name == t {
-				last = k % len(chains)
-				continue next
-			}
-		}
-		if !isRenderedVerdict(t) {
+		if !jumpAmong(rules[i].Target, chains, extra, &last) {
 			return false
 		}
 	}
 	return true
+}
+
+// jumpAmong reports whether a jump to t (none when "") is to nothing, to a
+// rendered verdict, to extra or to one of chains. Rules mostly jump to the
+// chain after the one the rule before jumped to (chains[*last]), so the
+// search starts there.
+func jumpAmong(t string, chains []*Chain, extra string, last *int) bool {
+	if t == "" || t == extra {
+		return true
+	}
+	for k := *last; k < *last+len(chains); k++ {
+		if c := chains[k%len(chains)]; c.Name == t {
+			*last = k % len(chains)
+			return true
+		}
+	}
+	return isRenderedVerdict(t)
 }
 
 // staticJumpsKnown reports whether every rule of chains jumps to nothing, to
@@ -77,7 +79,7 @@ func staticJumpsKnown(t *Table, chains []*Chain, rules []Rule) bool {
 		return true
 	}
 	for _, c := range chains {
-		if !known(c.Rules) {
+		if !known(c.Rules()) {
 			return false
 		}
 	}

@@ -44,6 +44,7 @@ func (w *svcWriter) renderPort(pp *rulegen.PortPlan) *fragment {
 	w.a.grow++
 	w.pp, w.frag, w.chains, w.shared = pp, w.a.fragment(), w.chains[:0], [numShared]*ruleWriter{}
 	w.pool = w.pool[:0] // the previous port's writers are done
+	w.a.jumps = w.a.jumps[:0]
 	if need := 4 + eps + int(numShared); cap(w.pool) < need {
 		w.pool = make([]ruleWriter, 0, need+8)
 	}
@@ -71,25 +72,26 @@ func (w *svcWriter) renderPort(pp *rulegen.PortPlan) *fragment {
 	return w.frag
 }
 
-// writer returns a new writer for chain with room for n rules.
-func (w *svcWriter) writer(chain string, n int) *ruleWriter { return w.writerIn(&w.a.text, chain, n) }
+// writer returns a new writer of lines for one of the port's chains.
+func (w *svcWriter) writer(chain string) *ruleWriter { return w.writerIn(&w.a.text, chain, false, 0) }
 
-// writerIn returns a new writer into page for chain with room for n rules.
-func (w *svcWriter) writerIn(page *[]byte, chain string, n int) *ruleWriter {
+// writerIn returns a new writer into page for chain: of lines, or with
+// asRules of Rules with room for n.
+func (w *svcWriter) writerIn(page *[]byte, chain string, asRules bool, n int) *ruleWriter {
 	if len(w.pool) == cap(w.pool) {
 		w.pool = make([]ruleWriter, 0, 16) // earlier writers stay where they are
 	}
 	w.pool = w.pool[:len(w.pool)+1]
 	rw := &w.pool[len(w.pool)-1]
-	rw.reset(w.a, page, chain, n)
+	rw.reset(w.a, page, chain, asRules, n)
 	return rw
 }
 
 // newChain starts one of the port's own nat chains, with room for n rules.
 // Its rules must be written one after another (no other chain's between)
 // for the chain to keep them as one run of restore lines.
-func (w *svcWriter) newChain(name string, n int) *ruleWriter {
-	c := w.writer(name, n)
+func (w *svcWriter) newChain(name string) *ruleWriter {
+	c := w.writer(name)
 	w.chains = append(w.chains, c)
 	return c
 }
@@ -107,7 +109,7 @@ func (w *svcWriter) hasChain(name string) bool {
 // sharedW returns the writer for this port's rules in a shared chain.
 func (w *svcWriter) sharedW(s sharedChain) *ruleWriter {
 	if w.shared[s] == nil {
-		w.shared[s] = w.writerIn(&w.a.side, w.r.shared[s], 2)
+		w.shared[s] = w.writerIn(&w.a.side, w.r.shared[s], true, 2)
 	}
 	return w.shared[s].begin()
 }
@@ -142,11 +144,7 @@ func (w *svcWriter) endpointChains() {
 // ClusterIP masquerade rule (kube-proxy's place for it).
 func (w *svcWriter) choiceChain(name string, eps []rulegen.Endpoint, clusterIPMasq bool) {
 	r := w.r
-	n := len(eps) + 1
-	if w.pp.Affinity > 0 {
-		n += len(eps)
-	}
-	rw := w.writer(name, n)
+	rw := w.writer(name)
 	// the SEP chains first, so that each chain's lines are one run, and the
 	// chains go into the table in the order their lines are written (see
 	// lineRun)
@@ -206,7 +204,7 @@ func (w *svcWriter) masqRule(rw *ruleWriter) {
 
 func (w *svcWriter) sepChain(name string, ep rulegen.Endpoint, text epText) {
 	r := w.r
-	rw := w.newChain(name, 2)
+	rw := w.newChain(name)
 	rw.begin().hostText("-s", text.addr, ep.Addr).comment(w.n.spn).jump(r.markMasq)
 	rw.begin().a(w.n.protoArg).comment(w.n.spn)
 	if w.pp.Affinity > 0 {
@@ -224,7 +222,7 @@ func (w *svcWriter) externalChain() {
 		return
 	}
 	r, pp := w.r, w.pp
-	rw := w.newChain(w.n.ext, 4)
+	rw := w.newChain(w.n.ext)
 	if !pp.ExternalLocal {
 		rw.begin().comment(w.n.spn, " masquerade traffic from external sources").jump(r.markMasq)
 		if len(pp.ClusterEndpoints) > 0 {

@@ -110,5 +110,7 @@ func (r *renderer) nodePortDispatch() []Rule {
 }
 
 func builtin(name string, rules ...Rule) *Chain {
-	return &Chain{Name: name, Policy: "ACCEPT", Rules: rules}
+	c := NewChain(name, rules...)
+	c.Policy = "ACCEPT"
+	return c
 }

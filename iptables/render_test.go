@@ -36,7 +36,7 @@ func TestRenderRoundTrips(t *testing.T) {
 		}
 		for _, tbl := range rs.Tables() {
 			for _, c := range tbl.Chains() {
-				for _, r := range c.Rules {
+				for _, r := range c.Rules() {
 					if strings.Contains(c.Name, "-SVC-") || strings.Contains(c.Name, "-SEP-") || strings.Contains(c.Name, "-EXT-") {
 						if !strings.HasPrefix(r.Comment, sample.Namespace+"/") {
 							t.Errorf("%s rule without a service comment: %s", f, r)
@@ -124,8 +124,8 @@ func TestRenderKeepsRestoreLines(t *testing.T) {
 				}
 				kept++
 				var each []byte
-				for i := range c.Rules {
-					each = appendRule(each, "-A", &c.Rules[i], false)
+				for _, r := range c.Rules() {
+					each = appendRule(each, "-A", &r, false)
 				}
 				if lines != string(each) {
 					t.Fatalf("%s: chain %s: lines\n%s\nrules\n%s", f, c.Name, lines, each)

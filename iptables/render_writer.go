@@ -6,26 +6,30 @@ import (
 	"unsafe"
 )
 
-// ruleWriter builds the rules of one chain (or one port's share of a shared
-// chain) into the text page of its worker's arena, so that rendering
-// allocates per page rather than per argument. Each rule is written as its
-// restore line ("-A CHAIN spec\n"): the Rule's Spec is a view of the spec
-// part, and when a chain's lines are written one after another (no other
-// chain wrote in between), the chain keeps them as one view too, which a
-// payload copies at once. It writes arguments in iptables-save's canonical
-// form, so rendered rules equal the rules read back.
+// ruleWriter builds the rules of one chain, or one port's share of a
+// shared chain, into a text page of its worker's arena, so that rendering
+// allocates per page rather than per argument. It writes arguments in
+// iptables-save's canonical form, so rendered rules equal the rules read
+// back.
+//
+// A port's own chains are written as restore lines only ("-A CHAIN
+// spec\n" each, one after another in the page): the Chain holds them as
+// they are, with no Rule values. A share of a shared chain is written as
+// Rules whose Spec is a view of the page.
 type ruleWriter struct {
-	chain string
-	ar    *arena
-	page  *[]byte // the arena's text page, or its side page
-	out   []Rule
-	cur   ruleMeta
-	// the chain's lines so far: text[linesStart:linesEnd] of the page at
-	// base, unless another writer wrote in between (split)
-	linesStart, linesEnd int
-	base                 *byte
-	split                bool
-	linePrefix           string // "-A CHAIN ", once written
+	chain   string
+	ar      *arena
+	page    *[]byte // the arena's text page, or its side page
+	asRules bool    // write Rules (out) rather than lines (done)
+	out     []Rule
+	cur     ruleMeta
+	// lines mode: the lines written so far, a view of the page that ends
+	// where the current line starts; n counts them
+	done       string
+	donePage   *byte // the start of the array done lies in
+	n          int
+	lineStart  int    // offset in the page of the current line
+	linePrefix string // "-A CHAIN ", once written
 }
 
 type ruleMeta struct {
@@ -36,28 +40,35 @@ type ruleMeta struct {
 	target       string
 }
 
-// reset makes w a writer for chain with room for n rules.
-func (w *ruleWriter) reset(a *arena, page *[]byte, chain string, n int) {
-	*w = ruleWriter{chain: chain, ar: a, page: page, out: a.ruleSlice(n)}
+// reset makes w a writer of lines for chain, or with asRules of room for n
+// rules.
+func (w *ruleWriter) reset(a *arena, page *[]byte, chain string, asRules bool, n int) {
+	*w = ruleWriter{chain: chain, ar: a, page: page, asRules: asRules}
+	if asRules {
+		w.out = a.ruleSlice(n)
+	}
 }
 
 // buf is the page the writer writes in.
 func (w *ruleWriter) buf() *[]byte { return w.page }
 
-// begin starts a rule: "-A CHAIN ".
+// begin starts a rule: "-A CHAIN ". In lines mode, when something else
+// was written to the page since the chain's last line (or writing moved
+// to a new page), the chain's lines are first copied to the end of the
+// page, so that they stay one string: no view of them exists yet.
 func (w *ruleWriter) begin() *ruleWriter {
 	b := w.buf()
-	if len(w.out) == 0 {
-		w.linesStart, w.base = len(*b), unsafe.SliceData(*b)
-	} else if w.linesEnd != len(*b) || w.base != unsafe.SliceData(*b) {
-		w.split = true
-	}
-	if w.linePrefix == "" {
+	if w.done != "" && unsafe.Add(unsafe.Pointer(unsafe.StringData(w.done)), len(w.done)) != unsafe.Add(unsafe.Pointer(unsafe.SliceData(*b)), len(*b)) {
 		start := len(*b)
+		*b = append(*b, w.done...)
+		w.done = bytesView((*b)[start:])
+	}
+	w.lineStart = len(*b)
+	if w.linePrefix == "" {
 		*b = append(*b, "-A "...)
 		*b = append(*b, w.chain...)
 		*b = append(*b, ' ')
-		w.linePrefix = bytesView((*b)[start:])
+		w.linePrefix = bytesView((*b)[w.lineStart:])
 	} else {
 		*b = append(*b, w.linePrefix...)
 	}
@@ -222,37 +233,39 @@ func (w *ruleWriter) jump(target string, extra ...string) {
 	*w.buf() = append(append(*w.buf(), ' '), target...)
 	w.a(extra...)
 	w.cur.target = target
+	if !w.asRules {
+		w.ar.jumps = append(w.ar.jumps, target)
+	}
 	w.end()
 }
 
-// end finishes the rule and its line. The rule's text is a string view of
-// the page: bytes once written are never written again (append either
+// end finishes the rule and its line. Views of the page stay valid and
+// unchanged: bytes once written are never written again (append either
 // writes past them or copies them to a new array and leaves the old one
-// alone), so the view stays valid and unchanged.
+// alone). When appending moved the page to a new array, the chain's lines
+// so far were copied with it, to the same place before the current line.
 func (w *ruleWriter) end() {
 	b := w.buf()
-	c := w.cur.comment
-	if w.cur.cEnd > w.cur.cStart {
-		c = bytesView((*b)[w.cur.cStart:w.cur.cEnd])
+	if w.asRules {
+		c := w.cur.comment
+		if w.cur.cEnd > w.cur.cStart {
+			c = bytesView((*b)[w.cur.cStart:w.cur.cEnd])
+		}
+		w.out = append(w.out, Rule{Chain: w.chain, Spec: bytesView((*b)[w.cur.start:]), Comment: c, Target: w.cur.target})
+		*b = append(*b, '\n')
+		return
 	}
-	w.out = append(w.out, Rule{Chain: w.chain, Spec: bytesView((*b)[w.cur.start:]), Comment: c, Target: w.cur.target})
 	*b = append(*b, '\n')
-	w.linesEnd = len(*b)
-	if w.base != unsafe.SliceData(*b) {
-		w.split = true
-	}
+	w.done, w.donePage = bytesView((*b)[w.lineStart-len(w.done):]), unsafe.SliceData(*b)
+	w.n++
 }
 
 // rules returns the written rules.
 func (w *ruleWriter) rules() []Rule { return w.out }
 
-// toChain returns a chain holding the written rules, and their lines when
-// they are one run of the page.
+// toChain returns a chain holding the written lines.
 func (w *ruleWriter) toChain() *Chain {
 	c := w.ar.chain()
-	c.Name, c.Rules = w.chain, w.out
-	if !w.split && len(w.out) > 0 {
-		c.setLines(unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(w.base), w.linesStart)), w.linesEnd-w.linesStart), w.base)
-	}
+	c.setLines(w.chain, w.done, w.n, w.donePage)
 	return c
 }

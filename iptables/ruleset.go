@@ -3,7 +3,6 @@ package iptables
 import (
 	"slices"
 	"strconv"
-	"unsafe"
 )
 
 // Family is the IP family a Ruleset belongs to: iptables or ip6tables.
@@ -25,87 +24,6 @@ func (f Family) String() string {
 		return "IPv6"
 	}
 	return "Family(" + strconv.Itoa(int(f)) + ")"
-}
-
-// Chain is a chain of a table with its rules in order.
-//
-// Chains are shared between Rulesets (Clone, Diff, the Fake): treat a Chain
-// that belongs to a Ruleset as immutable, and replace it with Table.SetChain
-// instead of editing it in place.
-type Chain struct {
-	Name     string
-	Policy   string   // ACCEPT or DROP for a built-in chain; "" for a user chain ("-" in iptables-save)
-	Counters Counters // the chain's counters as declared ("[p:b]")
-	Rules    []Rule
-
-	seq uint64 // position in the table: order of first insertion
-
-	// lines, when set, holds the rules as restore lines ("-A NAME spec\n"
-	// each) in one string, as the renderer wrote them, so that a payload
-	// copies them at once; linesOf and linesN record Rules at that time, so
-	// that a Chain whose Rules were replaced is never printed from them.
-	// linesPage is the start of the text page lines lie in: the lines of
-	// chains rendered one after another are one run of that page, which a
-	// payload writes at once.
-	lines     string
-	linesOf   *Rule
-	linesN    int
-	linesPage *byte
-}
-
-// restoreLines returns the chain's rules as restore lines, if known.
-func (c *Chain) restoreLines() (string, bool) {
-	if c.lines == "" || len(c.Rules) != c.linesN || unsafe.SliceData(c.Rules) != c.linesOf {
-		return "", false
-	}
-	return c.lines, true
-}
-
-// setLines records lines, which lie in the text page starting at page, as
-// the restore lines of c's current rules.
-func (c *Chain) setLines(lines string, page *byte) {
-	c.lines, c.linesOf, c.linesN, c.linesPage = lines, unsafe.SliceData(c.Rules), len(c.Rules), page
-}
-
-// Equal reports whether c and o have the same name, policy and rules
-// (counters ignored).
-func (c *Chain) Equal(o *Chain) bool {
-	if c == o {
-		return true
-	}
-	if c == nil || o == nil || c.Name != o.Name || c.Policy != o.Policy || len(c.Rules) != len(o.Rules) {
-		return false
-	}
-	return rulesEqual(c.Rules, o.Rules)
-}
-
-func rulesEqual(a, b []Rule) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	if len(a) > 0 && &a[0] == &b[0] {
-		return true
-	}
-	for i := range a {
-		if a[i].Spec != b[i].Spec {
-			return false
-		}
-	}
-	return true
-}
-
-// equalWithCounters also compares chain and rule counters.
-func (c *Chain) equalWithCounters(o *Chain) bool {
-	if !c.Equal(o) || c.Counters != o.Counters {
-		return false
-	}
-	for i := range c.Rules {
-		a, b := c.Rules[i], o.Rules[i]
-		if a.HasCounters != b.HasCounters || a.Counters != b.Counters {
-			return false
-		}
-	}
-	return true
 }
 
 // Table is one iptables table (nat, filter, mangle, raw, security): a set of
@@ -167,7 +85,7 @@ func (t *Table) Chains() []*Chain {
 func (t *Table) NumRules() int {
 	n := 0
 	for c := range t.chains.all() {
-		n += len(c.Rules)
+		n += c.NumRules()
 	}
 	return n
 }

@@ -42,11 +42,13 @@ func (c *companionRules) match(set, dirs string) []string {
 }
 
 func (c *companionRules) chain(name string, rules ...iptables.Rule) *iptables.Chain {
-	return &iptables.Chain{Name: name, Rules: rules}
+	return iptables.NewChain(name, rules...)
 }
 
 func builtinChain(name string, rules ...iptables.Rule) *iptables.Chain {
-	return &iptables.Chain{Name: name, Policy: "ACCEPT", Rules: rules}
+	c := iptables.NewChain(name, rules...)
+	c.Policy = "ACCEPT"
+	return c
 }
 
 // companion returns the nat and filter tables of one family.
