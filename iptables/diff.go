@@ -217,14 +217,9 @@ func (td *tableDiff) payload(full bool) (*TablePayload, error) {
 	if len(declared) > 0 {
 		tp.Ops = append(tp.Ops, Op{Kind: OpDeclare, Chains: declared})
 	}
-	tp.Changes = make([]Change, len(td.added), len(declared)+len(td.kept)+16)
-	forSplit(len(td.added), splitWorkers(len(td.added), diffParallelMin), func(_, lo, hi int) {
-		for i, c := range td.added[lo:hi] {
-			tp.Changes[lo+i] = Change{Kind: ChainAdded, Chain: c.Name, NewRules: c.NumRules()}
-		}
-	})
+	tp.added = td.added
 	for _, c := range td.rewritten {
-		tp.Changes = append(tp.Changes, Change{Kind: ChainRewritten, Chain: c.Name,
+		tp.changes = append(tp.changes, Change{Kind: ChainRewritten, Chain: c.Name,
 			OldRules: td.cur.chains.get(c.Name).NumRules(), NewRules: c.NumRules()})
 	}
 	if err := td.builtinOps(tp); err != nil {
@@ -237,11 +232,11 @@ func (td *tableDiff) payload(full bool) (*TablePayload, error) {
 		tp.Ops = append(tp.Ops, Op{Kind: OpDeleteChain, Chains: declared[nFilled:]})
 	}
 	for _, c := range td.deleted {
-		tp.Changes = append(tp.Changes, Change{Kind: ChainDeleted, Chain: c.Name, OldRules: c.NumRules()})
+		tp.changes = append(tp.changes, Change{Kind: ChainDeleted, Chain: c.Name, OldRules: c.NumRules()})
 	}
-	tp.Changes = append(tp.Changes, td.kept...)
+	tp.changes = append(tp.changes, td.kept...)
 	if len(tp.Ops) == 0 {
-		tp.Changes = nil
+		tp.added, tp.changes = nil, nil
 	}
 	return tp, nil
 }

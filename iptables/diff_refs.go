@@ -191,13 +191,13 @@ func (td *tableDiff) builtinOps(tp *TablePayload) error {
 		for _, r := range del {
 			r.Chain = name
 			tp.Ops = append(tp.Ops, Op{Kind: OpDelete, Chain: name, Rule: r})
-			tp.Changes = append(tp.Changes, Change{Kind: RuleDeleted, Chain: name, Rule: r.Spec})
+			tp.changes = append(tp.changes, Change{Kind: RuleDeleted, Chain: name, Rule: r.Spec})
 		}
 		for i := len(ins) - 1; i >= 0; i-- {
 			r := ins[i]
 			r.Chain = name
 			tp.Ops = append(tp.Ops, Op{Kind: OpInsert, Chain: name, Rule: r, Pos: 1})
-			tp.Changes = append(tp.Changes, Change{Kind: RuleInserted, Chain: name, Rule: r.Spec})
+			tp.changes = append(tp.changes, Change{Kind: RuleInserted, Chain: name, Rule: r.Spec})
 		}
 	}
 	return nil
