@@ -62,6 +62,9 @@ type renderer struct {
 	frags map[servicemodel.ServicePortName]*fragment
 	probs []string // probability(n), cached
 	rs    *Ruleset // desired; chains are replaced, never edited
+	// generic makes tests write every rule by the general writer methods,
+	// not the per-port templates (see portTemplates)
+	generic bool
 }
 
 func newRenderer(f Family, opts RenderOptions) (*renderer, error) {

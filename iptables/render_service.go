@@ -28,6 +28,7 @@ type svcWriter struct {
 	pool    []ruleWriter  // the current port's writers (never moved once handed out)
 	chains  []*ruleWriter // the port's nat chains, in order
 	shared  [numShared]*ruleWriter
+	tpl     portTemplates
 	seps    []string // SEP chain names of the endpoint set being written
 	epTexts []epText // and its endpoints' text
 	// the chains the frontends jump to
@@ -53,6 +54,7 @@ func (w *svcWriter) renderPort(pp *rulegen.PortPlan) *fragment {
 	if !saveStringSafe(w.n.spn) && !needsEscape(w.n.spn) {
 		w.a.quotedSpn = w.n.spn
 	}
+	w.tpl = w.templates()
 	w.endpointChains()
 	w.externalChain()
 	for _, fe := range pp.Frontends {
@@ -171,6 +173,14 @@ func (w *svcWriter) choiceChain(name string, eps []rulegen.Endpoint, clusterIPMa
 		}
 	}
 	for i := range eps {
+		if w.tpl.epOK && !r.generic {
+			if n := len(eps) - i; n > 1 {
+				rw.line(sepNames[i], w.tpl.epHead, texts[i].addrPort, `" -m statistic --mode random --probability `, r.probability(n), " -j ", sepNames[i])
+			} else {
+				rw.line(sepNames[i], w.tpl.epHead, texts[i].addrPort, `" -j `, sepNames[i])
+			}
+			continue
+		}
 		rw.begin().commentEP(w.n.spn, texts[i].addrPort)
 		if n := len(eps) - i; n > 1 {
 			rw.a("-m statistic --mode random --probability", r.probability(n))
@@ -205,6 +215,11 @@ func (w *svcWriter) masqRule(rw *ruleWriter) {
 func (w *svcWriter) sepChain(name string, ep rulegen.Endpoint, text epText) {
 	r := w.r
 	rw := w.newChain(name)
+	if w.pp.Affinity == 0 && !w.r.generic {
+		rw.line(r.markMasq, "-s ", text.addr, hostLen(ep.Addr), w.tpl.sepMasq)
+		rw.line("", w.tpl.sepDNAT, text.addrPort)
+		return
+	}
 	rw.begin().hostText("-s", text.addr, ep.Addr).comment(w.n.spn).jump(r.markMasq)
 	rw.begin().a(w.n.protoArg).comment(w.n.spn)
 	if w.pp.Affinity > 0 {

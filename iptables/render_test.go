@@ -186,3 +186,30 @@ func TestChainNamesAreKubeProxys(t *testing.T) {
 		t.Fatal("no service port with endpoints in the sample")
 	}
 }
+
+// TestRenderTemplatesMatchGeneric: the SEP and choice rules written from
+// each port's templates are the text the general writer methods write.
+func TestRenderTemplatesMatchGeneric(t *testing.T) {
+	_, plan := fixture.Plan(t, 300, 3)
+	for _, p := range []*rulegen.Plan{samplePlan(t), plan} {
+		for _, f := range []Family{IPv4, IPv6} {
+			var texts [2]string
+			for i, generic := range []bool{false, true} {
+				r, err := newRenderer(f, RenderOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.generic = generic
+				rs, _ := r.update(p, nil)
+				texts[i] = rs.String()
+			}
+			if texts[0] != texts[1] {
+				t.Fatalf("%s: templates and general writer differ at:\n%s\n%s", f, firstDiff(texts[0], texts[1]), firstDiff(texts[1], texts[0]))
+			}
+			if !strings.Contains(texts[0], "KUBE-SEP-") && f == IPv4 {
+				t.Fatalf("%s: no SEP chain rendered", f)
+			}
+		}
+	}
+}
+
