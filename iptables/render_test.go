@@ -212,4 +212,3 @@ func TestRenderTemplatesMatchGeneric(t *testing.T) {
 		}
 	}
 }
-
