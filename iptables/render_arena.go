@@ -18,7 +18,10 @@ type arena struct {
 	hashes []uint64
 	frags  []fragment
 	jumps  []string // the targets of the current port's chains' jumps
-	grow   int      // ports rendered so far, to size the next pages
+	// textGen counts the text pages: a chain's writer knows by it that its
+	// lines so far are not in the current page
+	textGen uint32
+	grow    int // ports rendered so far, to size the next pages
 	// quotedSpn is the current port's name when a comment starting with
 	// it is quoted and needs no escape (checked once per port)
 	quotedSpn string
@@ -41,6 +44,7 @@ func (a *arena) nextSize(need, perPort, limit int) int {
 func (a *arena) reserve(n int) {
 	if cap(a.text)-len(a.text) < n {
 		a.text = make([]byte, 0, a.nextSize(n, n, maxTextPage))
+		a.textGen++
 	}
 }
 

@@ -19,36 +19,37 @@ type portTemplates struct {
 func (w *svcWriter) templates() portTemplates {
 	a := w.a
 	tw := ruleWriter{ar: a, page: &a.side}
-	piece := func(write func()) string {
+	// piece returns what write writes, after a blank when blank is set
+	piece := func(blank bool, write func()) string {
 		start := len(a.side)
-		tw.cur.start = start // no blank before the first argument
+		if blank {
+			a.side = append(a.side, ' ')
+		}
+		tw.cur.start = len(a.side) // no blank before the first argument
 		write()
 		return a.sideView(start)
 	}
 	t := portTemplates{
-		sepMasq: " " + piece(func() { tw.comment(w.n.spn).a("-j", w.r.markMasq) }),
-		sepDNAT: piece(func() { tw.a(w.n.protoArg).comment(w.n.spn).a(w.n.dnatArg, "") }),
+		sepMasq: piece(true, func() { tw.comment(w.n.spn).a("-j", w.r.markMasq) }),
+		sepDNAT: piece(false, func() { tw.a(w.n.protoArg).comment(w.n.spn).a(w.n.dnatArg, "") }),
 		epOK:    w.n.spn == a.quotedSpn || !needsEscape(w.n.spn),
 	}
 	if t.epOK {
-		t.epHead = piece(func() { tw.a(`-m comment --comment "` + w.n.spn + " -> ") })
+		t.epHead = piece(false, func() { tw.a(`-m comment --comment "`); a.side = append(append(a.side, w.n.spn...), " -> "...) })
 	}
 	return t
 }
 
-// line writes a whole rule of pieces of canonical text (what follows
-// "-A CHAIN "), which jumps to target; "" for a verdict such as DNAT,
-// which the port's jump check need not see.
-func (w *ruleWriter) line(target string, pieces ...string) {
+// line writes a whole rule of a port's chain from pieces of canonical
+// text (what follows "-A CHAIN "). Unlike jump, it does not note the
+// rule's target for the port's jump check: its callers jump only to the
+// masquerade chain, to a verdict, or to a SEP chain the port wrote.
+func (w *ruleWriter) line(pieces ...string) {
 	w.begin()
 	b := *w.page
 	for _, p := range pieces {
 		b = append(b, p...)
 	}
 	*w.page = b
-	w.cur.target = target
-	if target != "" && !w.asRules {
-		w.ar.jumps = append(w.ar.jumps, target)
-	}
 	w.end()
 }

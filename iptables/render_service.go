@@ -175,9 +175,9 @@ func (w *svcWriter) choiceChain(name string, eps []rulegen.Endpoint, clusterIPMa
 	for i := range eps {
 		if w.tpl.epOK && !r.generic {
 			if n := len(eps) - i; n > 1 {
-				rw.line(sepNames[i], w.tpl.epHead, texts[i].addrPort, `" -m statistic --mode random --probability `, r.probability(n), " -j ", sepNames[i])
+				rw.line(w.tpl.epHead, texts[i].addrPort, `" -m statistic --mode random --probability `, r.probability(n), " -j ", sepNames[i])
 			} else {
-				rw.line(sepNames[i], w.tpl.epHead, texts[i].addrPort, `" -j `, sepNames[i])
+				rw.line(w.tpl.epHead, texts[i].addrPort, `" -j `, sepNames[i])
 			}
 			continue
 		}
@@ -216,8 +216,8 @@ func (w *svcWriter) sepChain(name string, ep rulegen.Endpoint, text epText) {
 	r := w.r
 	rw := w.newChain(name)
 	if w.pp.Affinity == 0 && !w.r.generic {
-		rw.line(r.markMasq, "-s ", text.addr, hostLen(ep.Addr), w.tpl.sepMasq)
-		rw.line("", w.tpl.sepDNAT, text.addrPort)
+		rw.line("-s ", text.addr, hostLen(ep.Addr), w.tpl.sepMasq)
+		rw.line(w.tpl.sepDNAT, text.addrPort)
 		return
 	}
 	rw.begin().hostText("-s", text.addr, ep.Addr).comment(w.n.spn).jump(r.markMasq)

@@ -23,13 +23,16 @@ type ruleWriter struct {
 	asRules bool    // write Rules (out) rather than lines (done)
 	out     []Rule
 	cur     ruleMeta
-	// lines mode: the lines written so far, a view of the page that ends
-	// where the current line starts; n counts them
-	done       string
-	donePage   *byte // the start of the array done lies in
-	n          int
-	lineStart  int    // offset in the page of the current line
-	linePrefix string // "-A CHAIN ", once written
+	// lines mode: the n lines written so far lie at doneStart, doneLen
+	// bytes, in the page array doneArr (and at the same place in any array
+	// appending moved the page to since); they end where the current line
+	// starts. Offsets rather than a view spare the garbage collector a
+	// pointer write per line.
+	doneStart, doneLen, n int
+	doneArr               *byte
+	gen                   uint32 // the arena's textGen when the lines were written
+	lineStart             int    // offset in the page of the current line
+	linePrefix            string // "-A CHAIN ", once written
 }
 
 type ruleMeta struct {
@@ -58,10 +61,10 @@ func (w *ruleWriter) buf() *[]byte { return w.page }
 // page, so that they stay one string: no view of them exists yet.
 func (w *ruleWriter) begin() *ruleWriter {
 	b := w.buf()
-	if w.done != "" && unsafe.Add(unsafe.Pointer(unsafe.StringData(w.done)), len(w.done)) != unsafe.Add(unsafe.Pointer(unsafe.SliceData(*b)), len(*b)) {
+	if w.n > 0 && (w.gen != w.ar.textGen || w.doneStart+w.doneLen != len(*b)) {
 		start := len(*b)
-		*b = append(*b, w.done...)
-		w.done = bytesView((*b)[start:])
+		*b = append(*b, w.lines()...)
+		w.doneStart, w.gen, w.doneArr = start, w.ar.textGen, unsafe.SliceData(*b)
 	}
 	w.lineStart = len(*b)
 	if w.linePrefix == "" {
@@ -72,7 +75,10 @@ func (w *ruleWriter) begin() *ruleWriter {
 	} else {
 		*b = append(*b, w.linePrefix...)
 	}
-	w.cur = ruleMeta{start: len(*b)}
+	w.cur.start, w.cur.cStart, w.cur.cEnd = len(*b), 0, 0
+	if w.asRules {
+		w.cur.comment, w.cur.target = "", ""
+	}
 	return w
 }
 
@@ -232,8 +238,9 @@ func (w *ruleWriter) jump(target string, extra ...string) {
 	w.a("-j")
 	*w.buf() = append(append(*w.buf(), ' '), target...)
 	w.a(extra...)
-	w.cur.target = target
-	if !w.asRules {
+	if w.asRules {
+		w.cur.target = target
+	} else {
 		w.ar.jumps = append(w.ar.jumps, target)
 	}
 	w.end()
@@ -256,8 +263,22 @@ func (w *ruleWriter) end() {
 		return
 	}
 	*b = append(*b, '\n')
-	w.done, w.donePage = bytesView((*b)[w.lineStart-len(w.done):]), unsafe.SliceData(*b)
+	if w.n == 0 {
+		w.doneStart, w.gen = w.lineStart, w.ar.textGen
+	}
+	if arr := unsafe.SliceData(*b); arr != w.doneArr {
+		w.doneArr = arr
+	}
+	w.doneLen = len(*b) - w.doneStart
 	w.n++
+}
+
+// lines returns the lines written so far.
+func (w *ruleWriter) lines() string {
+	if w.n == 0 {
+		return ""
+	}
+	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(w.doneArr), w.doneStart)), w.doneLen)
 }
 
 // rules returns the written rules.
@@ -266,6 +287,6 @@ func (w *ruleWriter) rules() []Rule { return w.out }
 // toChain returns a chain holding the written lines.
 func (w *ruleWriter) toChain() *Chain {
 	c := w.ar.chain()
-	c.setLines(w.chain, w.done, w.n, w.donePage)
+	c.setLines(w.chain, w.lines(), w.n, w.doneArr)
 	return c
 }
