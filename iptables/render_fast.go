@@ -1,5 +1,11 @@
 package iptables
 
+import (
+	"unsafe"
+
+	"github.com/proxykit/proxykit/rulegen"
+)
+
 // The rules a full render writes most are a SEP chain's two rules and an
 // endpoint choice of a SVC or SVL chain: 400k of the 450k rules at 10k
 // services × 10 endpoints. Their text differs between endpoints only in
@@ -38,6 +44,22 @@ func (w *svcWriter) templates() portTemplates {
 		t.epHead = piece(false, func() { tw.a(`-m comment --comment "`); a.side = append(append(a.side, w.n.spn...), " -> "...) })
 	}
 	return t
+}
+
+// sepLines writes a SEP chain without affinity: the hairpin masquerade
+// and the DNAT, the two lines the general writer writes from the
+// templates, written here in one go.
+func (w *svcWriter) sepLines(name string, ep rulegen.Endpoint, text epText) *Chain {
+	a := w.a
+	b, start := a.text, len(a.text)
+	b = append(append(append(b, "-A "...), name...), " -s "...)
+	b = append(append(append(append(b, text.addr...), hostLen(ep.Addr)...), w.tpl.sepMasq...), '\n')
+	b = append(append(append(b, "-A "...), name...), ' ')
+	b = append(append(append(b, w.tpl.sepDNAT...), text.addrPort...), '\n')
+	a.text = b
+	c := a.chain()
+	c.setLines(name, bytesView(b[start:]), 2, unsafe.SliceData(b))
+	return c
 }
 
 // line writes a whole rule of a port's chain from pieces of canonical

@@ -25,8 +25,8 @@ type svcWriter struct {
 	pp      *rulegen.PortPlan
 	n       portNames
 	frag    *fragment
-	pool    []ruleWriter  // the current port's writers (never moved once handed out)
-	chains  []*ruleWriter // the port's nat chains, in order
+	pool    []ruleWriter // the current port's writers (never moved once handed out)
+	chains  []portChain  // the port's nat chains, in order
 	shared  [numShared]*ruleWriter
 	tpl     portTemplates
 	seps    []string // SEP chain names of the endpoint set being written
@@ -61,9 +61,13 @@ func (w *svcWriter) renderPort(pp *rulegen.PortPlan) *fragment {
 		w.frontend(fe)
 	}
 	w.frag.nat, w.frag.natHashes = w.a.chainPtrs(len(w.chains)), w.a.chainHashes(len(w.chains))
-	for i, c := range w.chains {
-		w.frag.nat[i] = c.toChain()
-		w.frag.natHashes[i] = hashindex.String(c.chain) // while the name is in this CPU's cache
+	for i, pc := range w.chains {
+		c := pc.done
+		if c == nil {
+			c = pc.rw.toChain()
+		}
+		w.frag.nat[i] = c
+		w.frag.natHashes[i] = hashindex.String(c.Name) // while the name is in this CPU's cache
 	}
 	for s, sw := range w.shared {
 		if sw != nil {
@@ -94,14 +98,14 @@ func (w *svcWriter) writerIn(page *[]byte, chain string, asRules bool, n int) *r
 // for the chain to keep them as one run of restore lines.
 func (w *svcWriter) newChain(name string) *ruleWriter {
 	c := w.writer(name)
-	w.chains = append(w.chains, c)
+	w.chains = append(w.chains, portChain{rw: c})
 	return c
 }
 
 // hasChain reports whether the port already has a chain of that name.
 func (w *svcWriter) hasChain(name string) bool {
 	for _, c := range w.chains {
-		if c.chain == name {
+		if c.rw != nil && c.rw.chain == name || c.done != nil && c.done.Name == name {
 			return true
 		}
 	}
@@ -160,7 +164,7 @@ func (w *svcWriter) choiceChain(name string, eps []rulegen.Endpoint, clusterIPMa
 		}
 	}
 	w.seps, w.epTexts = sepNames, texts
-	w.chains = append(w.chains, rw)
+	w.chains = append(w.chains, portChain{rw: rw})
 	if clusterIPMasq {
 		w.masqRule(rw)
 	}
@@ -214,12 +218,11 @@ func (w *svcWriter) masqRule(rw *ruleWriter) {
 
 func (w *svcWriter) sepChain(name string, ep rulegen.Endpoint, text epText) {
 	r := w.r
-	rw := w.newChain(name)
 	if w.pp.Affinity == 0 && !w.r.generic {
-		rw.line("-s ", text.addr, hostLen(ep.Addr), w.tpl.sepMasq)
-		rw.line(w.tpl.sepDNAT, text.addrPort)
+		w.chains = append(w.chains, portChain{done: w.sepLines(name, ep, text)})
 		return
 	}
+	rw := w.newChain(name)
 	rw.begin().hostText("-s", text.addr, ep.Addr).comment(w.n.spn).jump(r.markMasq)
 	rw.begin().a(w.n.protoArg).comment(w.n.spn)
 	if w.pp.Affinity > 0 {
@@ -274,4 +277,10 @@ func (w *svcWriter) hasSet(chain string) bool {
 		return len(w.pp.LocalEndpoints) > 0
 	}
 	return len(w.pp.ClusterEndpoints) > 0
+}
+
+// portChain is one of the port's nat chains: being written by rw, or done.
+type portChain struct {
+	rw   *ruleWriter
+	done *Chain
 }
