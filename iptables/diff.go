@@ -151,11 +151,16 @@ func (td *tableDiff) candidatesAll() {
 	forSplit(len(des), workers, func(k, lo, hi int) {
 		part := &parts[k]
 		*part = tableDiff{name: td.name, cur: td.cur, des: td.des, own: td.own}
-		if td.cur.chains.len() == 0 {
+		empty := td.cur.chains.len() == 0 // every owned chain is added
+		if empty {
 			part.added = make([]*Chain, 0, hi-lo)
 		}
 		for _, d := range des[lo:hi] {
-			if part.ownedUser(d.Name) {
+			switch {
+			case !part.ownedUser(d.Name):
+			case empty:
+				part.added = append(part.added, d)
+			default:
 				part.classify(d.Name, td.cur.chains.get(d.Name), d)
 			}
 		}
