@@ -67,11 +67,9 @@ func (w *svcWriter) sepLines(name string, ep rulegen.Endpoint, text epText) *Cha
 // rule's target for the port's jump check: its callers jump only to the
 // masquerade chain, to a verdict, or to a SEP chain the port wrote.
 func (w *ruleWriter) line(pieces ...string) {
-	w.begin()
-	b := *w.page
+	b := w.beginIn(*w.page)
 	for _, p := range pieces {
 		b = append(b, p...)
 	}
-	*w.page = b
-	w.end()
+	*w.page = w.endLine(b)
 }

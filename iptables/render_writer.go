@@ -60,26 +60,30 @@ func (w *ruleWriter) buf() *[]byte { return w.page }
 // to a new page), the chain's lines are first copied to the end of the
 // page, so that they stay one string: no view of them exists yet.
 func (w *ruleWriter) begin() *ruleWriter {
-	b := w.buf()
-	if w.n > 0 && (w.gen != w.ar.textGen || w.doneStart+w.doneLen != len(*b)) {
-		start := len(*b)
-		*b = append(*b, w.lines()...)
-		w.doneStart, w.gen, w.doneArr = start, w.ar.textGen, unsafe.SliceData(*b)
+	*w.page = w.beginIn(*w.page)
+	return w
+}
+
+// beginIn is begin on the page b, which it returns (so that a caller
+// writing a line in one go stores the page once).
+func (w *ruleWriter) beginIn(b []byte) []byte {
+	if w.n > 0 && (w.gen != w.ar.textGen || w.doneStart+w.doneLen != len(b)) {
+		start := len(b)
+		b = append(b, w.lines()...)
+		w.doneStart, w.gen, w.doneArr = start, w.ar.textGen, unsafe.SliceData(b)
 	}
-	w.lineStart = len(*b)
+	w.lineStart = len(b)
 	if w.linePrefix == "" {
-		*b = append(*b, "-A "...)
-		*b = append(*b, w.chain...)
-		*b = append(*b, ' ')
-		w.linePrefix = bytesView((*b)[w.lineStart:])
+		b = append(append(append(b, "-A "...), w.chain...), ' ')
+		w.linePrefix = bytesView(b[w.lineStart:])
 	} else {
-		*b = append(*b, w.linePrefix...)
+		b = append(b, w.linePrefix...)
 	}
-	w.cur.start, w.cur.cStart, w.cur.cEnd = len(*b), 0, 0
+	w.cur.start, w.cur.cStart, w.cur.cEnd = len(b), 0, 0
 	if w.asRules {
 		w.cur.comment, w.cur.target = "", ""
 	}
-	return w
+	return b
 }
 
 // a appends raw arguments (no quoting needed).
@@ -262,15 +266,22 @@ func (w *ruleWriter) end() {
 		*b = append(*b, '\n')
 		return
 	}
-	*b = append(*b, '\n')
+	*b = w.endLine(*b)
+}
+
+// endLine ends the current line (lines mode) on the page b and returns
+// the page.
+func (w *ruleWriter) endLine(b []byte) []byte {
+	b = append(b, '\n')
 	if w.n == 0 {
 		w.doneStart, w.gen = w.lineStart, w.ar.textGen
 	}
-	if arr := unsafe.SliceData(*b); arr != w.doneArr {
+	if arr := unsafe.SliceData(b); arr != w.doneArr {
 		w.doneArr = arr
 	}
-	w.doneLen = len(*b) - w.doneStart
+	w.doneLen = len(b) - w.doneStart
 	w.n++
+	return b
 }
 
 // lines returns the lines written so far.
