@@ -78,3 +78,33 @@ func checkChainIndex(t *testing.T, x *chainIndex, want map[string]*Chain) {
 		}
 	}
 }
+
+// TestChainIndexAdopt: adopting a list of chains indexes each of them, with
+// names hashed well and badly (then most share a tag), and then behaves
+// like an index built by set; a name given twice is refused, the index
+// left empty.
+func TestChainIndexAdopt(t *testing.T) {
+	for _, weak := range []bool{false, true} {
+		var chains []*Chain
+		var hashes []uint64
+		want := map[string]*Chain{}
+		for i := range 2000 {
+			c := &Chain{Name: fmt.Sprintf("C%d", i)}
+			chains, hashes = append(chains, c), append(hashes, (&chainIndex{}).hash(c.Name))
+			want[c.Name] = c
+		}
+		x := chainIndex{weak: weak}
+		if !x.adopt(chains, hashes) {
+			t.Fatalf("weak=%v: adopt refused distinct names", weak)
+		}
+		checkChainIndex(t, &x, want)
+		chains[0], hashes[0] = &Chain{Name: "C1"}, hashes[1] // the list itself is not the index's
+		if x.get("C0") == nil || x.remove("C7") == nil || x.get("C7") != nil {
+			t.Fatalf("weak=%v: the adopted index does not work as one", weak)
+		}
+		dup := chainIndex{weak: weak}
+		if dup.adopt(chains, hashes) || dup.len() != 0 || dup.get("C1") != nil {
+			t.Fatalf("weak=%v: adopt accepted a name twice", weak)
+		}
+	}
+}

@@ -34,6 +34,17 @@ func (t *Table) remove(name string) {
 	}
 }
 
+// adoptOrdered makes the empty table hold chains, numbered in that order
+// (Chain.seq is their position), whose names hash to hashes. It reports
+// false, leaving the table empty, when two chains share a name.
+func (t *Table) adoptOrdered(chains []*Chain, hashes []uint64) bool {
+	if !t.chains.adopt(chains, hashes) {
+		return false
+	}
+	t.nextSeq = uint64(len(chains))
+	return true
+}
+
 // setOrdered remembers chains, which were put in this order into the
 // empty table, as its order, when they are all its chains (no name came
 // twice); jumpsKnown records that every rule jumps to nothing, to a

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/proxykit/proxykit/internal/hashindex"
 	"github.com/proxykit/proxykit/nat"
 	"github.com/proxykit/proxykit/rulegen"
 	"github.com/proxykit/proxykit/servicemodel"
@@ -128,17 +129,20 @@ func (r *renderer) update(plan *rulegen.Plan, changed []servicemodel.ServicePort
 
 // renderAll renders every port of the plan into a new Ruleset: the static
 // chains, each port's chains in name order, then the shared chains. The
-// chains of the ports rendered so far go into the tables while the workers
-// render the rest.
+// chains of the ports rendered so far are gathered in table order while
+// the workers render the rest; the nat table indexes them all at the end.
 func (r *renderer) renderAll() {
 	sps := r.plan.ServicePlans()
 	staticNat, staticFilter := r.staticChains()
-	var nat, filter *Table
-	var natOrder, filterOrder []*Chain
+	var natOrder []*Chain
+	var natHashes []uint64
+	filter := NewTable(TableFilter)
+	filterOrder := staticFilter
+	putAll(filter, staticFilter)
 	r.frags = make(map[servicemodel.ServicePortName]*fragment, len(sps))
 	frags := make([]*fragment, len(sps))
 	r.renderPorts(sps, frags, func(lo, hi int) {
-		if nat == nil { // size the tables by the first ports
+		if natOrder == nil { // size the table by the first ports
 			perPort := 1
 			for _, f := range frags[lo:hi] {
 				if f != nil {
@@ -146,42 +150,53 @@ func (r *renderer) renderAll() {
 				}
 			}
 			n := len(staticNat) + int(numShared) + perPort*len(sps)/max(hi-lo, 1)*9/8
-			nat, filter = newTableSize(TableNat, n), NewTable(TableFilter)
-			natOrder, filterOrder = append(make([]*Chain, 0, n), staticNat...), staticFilter
-			putAll(nat, staticNat)
-			putAll(filter, staticFilter)
+			natOrder, natHashes = make([]*Chain, 0, n), make([]uint64, 0, n)
+			natOrder, natHashes = r.gather(natOrder, natHashes, staticNat, nil)
 		}
 		for i, f := range frags[lo:hi] {
 			if f != nil {
 				r.frags[sps[lo+i].Name] = f
-				natOrder, filterOrder = append(natOrder, f.nat...), append(filterOrder, f.filter...)
-				for i, c := range f.nat {
-					nat.putHashed(c, f.natHashes[i])
-				}
+				natOrder, natHashes = r.gather(natOrder, natHashes, f.nat, f.natHashes)
+				filterOrder = append(filterOrder, f.filter...)
 				putAll(filter, f.filter)
 			}
 		}
 	})
-	if nat == nil { // no ports
-		nat, filter = NewTable(TableNat), NewTable(TableFilter)
-		natOrder, filterOrder = staticNat, staticFilter
-		putAll(nat, staticNat)
-		putAll(filter, staticFilter)
+	if natOrder == nil { // no ports
+		natOrder, natHashes = r.gather(nil, nil, staticNat, nil)
 	}
 	for s := sharedChain(0); s < numShared; s++ {
 		c := r.sharedChain(s, frags)
 		if s.table() == TableNat {
-			nat.put(c)
-			natOrder = append(natOrder, c)
+			natOrder, natHashes = r.gather(natOrder, natHashes, []*Chain{c}, nil)
 		} else {
 			filter.put(c)
 			filterOrder = append(filterOrder, c)
 		}
 	}
 	known := !slices.ContainsFunc(frags, func(f *fragment) bool { return f != nil && !f.jumpsKnown })
+	nat := NewTable(TableNat)
+	if !nat.adoptOrdered(natOrder, natHashes) { // a name came twice: the later chain replaces the earlier
+		putAll(nat, natOrder)
+	}
 	nat.setOrdered(natOrder, known && staticJumpsKnown(nat, staticNat, r.nodePortDispatch()))
 	filter.setOrdered(filterOrder, known && staticJumpsKnown(filter, staticFilter, nil))
 	r.rs = &Ruleset{Family: r.family, tables: []*Table{nat, filter}}
+}
+
+// gather appends chains, whose names hash to hashes (nil: hash them), to
+// the nat table's order, numbering their positions.
+func (r *renderer) gather(order []*Chain, hashes []uint64, chains []*Chain, chainHashes []uint64) ([]*Chain, []uint64) {
+	for i, c := range chains {
+		c.seq = uint64(len(order))
+		order = append(order, c)
+		if chainHashes != nil {
+			hashes = append(hashes, chainHashes[i])
+		} else {
+			hashes = append(hashes, hashindex.String(c.Name))
+		}
+	}
+	return order, hashes
 }
 
 func putAll(t *Table, chains []*Chain) {
