@@ -165,20 +165,26 @@ func (r *renderer) renderAll() {
 	if natOrder == nil { // no ports
 		natOrder, natHashes = r.gather(nil, nil, staticNat, nil)
 	}
-	for s := sharedChain(0); s < numShared; s++ {
-		c := r.sharedChain(s, frags)
-		if s.table() == TableNat {
-			natOrder, natHashes = r.gather(natOrder, natHashes, []*Chain{c}, nil)
+	nat := NewTable(TableNat)
+	indexed := make(chan bool)
+	go func() { indexed <- nat.adoptOrdered(natOrder, natHashes) }() // while the shared chains are built
+	var shared [numShared]*Chain
+	for s := range numShared {
+		shared[s] = r.sharedChain(s, frags)
+	}
+	if !<-indexed { // a name came twice: the later chain replaces the earlier
+		putAll(nat, natOrder)
+	}
+	for s, c := range shared {
+		if sharedChain(s).table() == TableNat {
+			nat.put(c)
+			natOrder = append(natOrder, c)
 		} else {
 			filter.put(c)
 			filterOrder = append(filterOrder, c)
 		}
 	}
 	known := !slices.ContainsFunc(frags, func(f *fragment) bool { return f != nil && !f.jumpsKnown })
-	nat := NewTable(TableNat)
-	if !nat.adoptOrdered(natOrder, natHashes) { // a name came twice: the later chain replaces the earlier
-		putAll(nat, natOrder)
-	}
 	nat.setOrdered(natOrder, known && staticJumpsKnown(nat, staticNat, r.nodePortDispatch()))
 	filter.setOrdered(filterOrder, known && staticJumpsKnown(filter, staticFilter, nil))
 	r.rs = &Ruleset{Family: r.family, tables: []*Table{nat, filter}}
