@@ -60,7 +60,7 @@ type renderer struct {
 	markMasq string
 	shared   [numShared]string
 	// state
-	frags map[servicemodel.ServicePortName]*fragment
+	ports portFrags
 	probs []string // probability(n), cached
 	rs    *Ruleset // desired; chains are replaced, never edited
 	// generic makes tests write every rule by the general writer methods,
@@ -104,24 +104,25 @@ func (r *renderer) update(plan *rulegen.Plan, changed []servicemodel.ServicePort
 	}
 	var refs []ChainRef
 	var dirty [numShared]bool
+	changed = slices.Compact(slices.SortedFunc(slices.Values(changed), servicemodel.ServicePortName.Compare))
 	sps := make([]*rulegen.ServicePlan, len(changed))
+	olds := make([]*fragment, len(changed))
 	for i, name := range changed {
 		sps[i], _ = plan.Get(name)
+		olds[i] = r.ports.get(name)
 	}
+	r.ports.follow(plan, changed)
 	frags := make([]*fragment, len(changed))
 	r.renderPorts(sps, frags, nil)
 	for i, name := range changed {
-		refs = r.installPort(name, frags[i], refs, &dirty)
+		r.ports.set(name, frags[i])
+		refs = r.installPort(olds[i], frags[i], refs, &dirty)
 	}
-	var all []*fragment
 	for s := sharedChain(0); s < numShared; s++ {
 		if !dirty[s] {
 			continue
 		}
-		if all == nil {
-			all = r.planFragments()
-		}
-		r.rs.Table(s.table()).SetChain(r.sharedChain(s, all))
+		r.rs.Table(s.table()).SetChain(r.sharedChain(s, r.ports.frags))
 		refs = append(refs, ChainRef{Table: s.table(), Chain: r.shared[s]})
 	}
 	return r.rs, refs
@@ -139,8 +140,8 @@ func (r *renderer) renderAll() {
 	filter := NewTable(TableFilter)
 	filterOrder := staticFilter
 	putAll(filter, staticFilter)
-	r.frags = make(map[servicemodel.ServicePortName]*fragment, len(sps))
 	frags := make([]*fragment, len(sps))
+	r.ports = portFrags{names: r.plan.Names(), frags: frags}
 	r.renderPorts(sps, frags, func(lo, hi int) {
 		if natOrder == nil { // size the table by the first ports
 			perPort := 1
@@ -153,9 +154,8 @@ func (r *renderer) renderAll() {
 			natOrder, natHashes = make([]*Chain, 0, n), make([]uint64, 0, n)
 			natOrder, natHashes = r.gather(natOrder, natHashes, staticNat, nil)
 		}
-		for i, f := range frags[lo:hi] {
+		for _, f := range frags[lo:hi] {
 			if f != nil {
-				r.frags[sps[lo+i].Name] = f
 				natOrder, natHashes = r.gather(natOrder, natHashes, f.nat, f.natHashes)
 				filterOrder = append(filterOrder, f.filter...)
 				putAll(filter, f.filter)
@@ -209,16 +209,6 @@ func putAll(t *Table, chains []*Chain) {
 	for _, c := range chains {
 		t.put(c)
 	}
-}
-
-// planFragments returns the fragments of the plan's ports in name order.
-func (r *renderer) planFragments() []*fragment {
-	names := r.plan.Names()
-	out := make([]*fragment, len(names))
-	for i, name := range names {
-		out[i] = r.frags[name]
-	}
-	return out
 }
 
 func (r *renderer) setPlan(plan *rulegen.Plan) {
@@ -302,14 +292,11 @@ func (r *renderer) renderPorts(sps []*rulegen.ServicePlan, frags []*fragment, in
 	wg.Wait()
 }
 
-// installPort replaces a port's chains with its newly rendered fragment.
-func (r *renderer) installPort(name servicemodel.ServicePortName, next *fragment, refs []ChainRef, dirty *[numShared]bool) []ChainRef {
-	old := r.frags[name]
+// installPort replaces a port's chains, those of its old fragment, with
+// those of its newly rendered one (either nil for none).
+func (r *renderer) installPort(old, next *fragment, refs []ChainRef, dirty *[numShared]bool) []ChainRef {
 	if next == nil {
-		delete(r.frags, name)
 		next = &fragment{}
-	} else {
-		r.frags[name] = next
 	}
 	if old == nil {
 		old = &fragment{}

@@ -124,7 +124,7 @@ func newPage(n int) []byte {
 	var sb strings.Builder
 	sb.Grow(n + 1)
 	sb.WriteByte(0) // so that the buffer has an address
-	return unsafe.Slice(unsafe.StringData(sb.String()), n+1)[1:1:n+1]
+	return unsafe.Slice(unsafe.StringData(sb.String()), n+1)[1 : 1 : n+1]
 }
 
 // bytesView returns a string that shares b's memory; b must never change.

@@ -212,3 +212,47 @@ func TestRenderTemplatesMatchGeneric(t *testing.T) {
 		}
 	}
 }
+
+// TestIncrementalUpdateEqualsFull: removing ports, changing one and adding
+// them back, each rendered incrementally, gives what a full render of the
+// same plan gives.
+func TestIncrementalUpdateEqualsFull(t *testing.T) {
+	c, plan := fixture.Plan(t, 300, 3)
+	r, _ := newRenderer(IPv4, RenderOptions{})
+	r.update(plan, nil)
+	step := func(what string, change func()) {
+		t.Helper()
+		change()
+		snap, changed := c.Tracker.Snapshot()
+		next, err := plan.Update(snap, changed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan = next
+		got, _ := r.update(plan, changed)
+		want, _ := Render(plan, IPv4, RenderOptions{})
+		if !got.Equal(want) {
+			t.Fatalf("%s: incremental render differs from a full one:\n%s", what, firstDiff(got.String(), want.String()))
+		}
+	}
+	step("remove 10 services", func() {
+		for _, svc := range c.Services[10:20] {
+			c.Tracker.DeleteService(svc.Name)
+		}
+	})
+	step("change an endpoint", func() {
+		if _, _, err := c.ChangeOneEndpoint(50, 1); err != nil {
+			t.Fatal(err)
+		}
+	})
+	step("add them back", func() {
+		for i, svc := range c.Services[10:20] {
+			if err := c.Tracker.SetService(svc); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Tracker.SetSlice(c.Slices[10+i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
