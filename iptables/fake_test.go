@@ -196,3 +196,25 @@ func mustRule(t *testing.T, chain string, args ...string) Rule {
 	}
 	return r
 }
+
+// TestApplyPolicyThenDeleteRollsBack: setting a built-in chain's policy and
+// then deleting one of its rules, in a payload that fails later, leaves the
+// chain's rules as they were, in the ruleset and in a clone taken before.
+func TestApplyPolicyThenDeleteRollsBack(t *testing.T) {
+	rs := mustParse(t, "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 10.0.0.1/32 -j DROP\n-A INPUT -s 10.0.0.2/32 -j DROP\nCOMMIT\n")
+	before := rs.Clone()
+	want := rs.String()
+	p, err := ParsePayload(IPv4, []byte("*filter\n:INPUT DROP [0:0]\n-D INPUT 1\n-A NO-SUCH-CHAIN -j DROP\nCOMMIT\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.Apply(p); err == nil {
+		t.Fatal("a payload appending to a missing chain applied")
+	}
+	if got := rs.String(); got != want {
+		t.Fatalf("after a failed apply:\n%s\nwant\n%s", got, want)
+	}
+	if got := before.String(); got != want {
+		t.Fatalf("a clone taken before changed:\n%s\nwant\n%s", got, want)
+	}
+}
