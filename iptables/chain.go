@@ -38,8 +38,8 @@ type Chain struct {
 	seq uint64 // position in the table: order of first insertion
 }
 
-// NewChain returns a user chain holding rules, which it keeps: do not
-// change them afterwards. Set Policy to make it a built-in chain.
+// NewChain returns a chain holding rules, which it keeps: do not change
+// them afterwards. For a built-in chain, set Policy.
 func NewChain(name string, rules ...Rule) *Chain {
 	return &Chain{Name: name, rules: slices.Clip(rules)}
 }

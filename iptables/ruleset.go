@@ -44,13 +44,6 @@ func NewTable(name string) *Table {
 	return &Table{Name: name}
 }
 
-// newTableSize returns an empty table with room for n chains.
-func newTableSize(name string, n int) *Table {
-	t := &Table{Name: name}
-	t.chains.reserve(n)
-	return t
-}
-
 // Chain returns the named chain, or nil.
 func (t *Table) Chain(name string) *Chain { return t.chains.get(name) }
 
