@@ -61,31 +61,39 @@ func (x *chainIndex) set(c *Chain) *Chain { return x.setHashed(c, x.hash(c.Name)
 
 // setHashed is set of a chain whose name's hash is h (hashindex.String).
 func (x *chainIndex) setHashed(c *Chain, h uint64) *Chain {
-	if x.weak {
-		h = x.hash(c.Name)
-	}
-	if j, ok := x.spill[c.Name]; ok { // the index may have room for it now: it stays put
-		old := x.items[j]
-		x.items[j] = c
-		return old
-	}
 	at := int32(len(x.items))
-	i, added := x.idx.Insert(h, at)
-	switch {
-	case added:
-	case x.items[i].Name == c.Name:
+	if i, found := x.insert(c.Name, h, at); found {
 		old := x.items[i]
 		x.items[i] = c
 		return old
-	default: // another name holds the tag
-		if x.spill == nil {
-			x.spill = map[string]int32{}
-		}
-		x.spill[c.Name] = at
 	}
 	x.items = append(x.items, c)
 	x.n++
 	return nil
+}
+
+// insert indexes the name of the chain that is or will be items[at]. When
+// a chain of that name is there, it leaves the index as it is and returns
+// that chain's place.
+func (x *chainIndex) insert(name string, h uint64, at int32) (int32, bool) {
+	if x.weak {
+		h = x.hash(name)
+	}
+	if j, ok := x.spill[name]; ok { // the index may have room for it now: it stays put
+		return j, true
+	}
+	i, added := x.idx.Insert(h, at)
+	switch {
+	case added:
+		return 0, false
+	case x.items[i].Name == name:
+		return i, true
+	}
+	if x.spill == nil { // another name holds the tag
+		x.spill = map[string]int32{}
+	}
+	x.spill[name] = at
+	return 0, false
 }
 
 // adopt makes x the index of chains, whose names hash to hashes, in that
@@ -95,28 +103,12 @@ func (x *chainIndex) setHashed(c *Chain, h uint64) *Chain {
 // cost several, the index out of the cache among the renderers' writes.
 // It reports false, leaving x empty, when two chains share a name.
 func (x *chainIndex) adopt(chains []*Chain, hashes []uint64) bool {
-	x.items = append(make([]*Chain, 0, len(chains)+16), chains...)
+	x.items = append(make([]*Chain, 0, len(chains)+16), chains...) // room for the shared chains that follow
 	x.idx.Reserve(len(chains))
 	for i, c := range chains {
-		h := hashes[i]
-		if x.weak {
-			h = x.hash(c.Name)
-		}
-		j, added := x.idx.Insert(h, int32(i))
-		switch {
-		case added:
-		case x.items[j].Name == c.Name:
+		if _, found := x.insert(c.Name, hashes[i], int32(i)); found {
 			*x = chainIndex{weak: x.weak}
 			return false
-		default: // another name holds the tag
-			if _, dup := x.spill[c.Name]; dup {
-				*x = chainIndex{weak: x.weak}
-				return false
-			}
-			if x.spill == nil {
-				x.spill = map[string]int32{}
-			}
-			x.spill[c.Name] = int32(i)
 		}
 	}
 	x.n = len(chains)

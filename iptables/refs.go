@@ -4,12 +4,9 @@ package iptables
 // the table's reference counts (built on first use by refCount) in step.
 
 // put adds c or replaces the chain of the same name, keeping its position.
-func (t *Table) put(c *Chain) { t.putHashed(c, t.chains.hash(c.Name)) }
-
-// putHashed is put of a chain whose name's hash is h (hashindex.String).
-func (t *Table) putHashed(c *Chain, h uint64) {
+func (t *Table) put(c *Chain) {
 	t.ordered = nil
-	if old := t.chains.setHashed(c, h); old != nil {
+	if old := t.chains.set(c); old != nil {
 		c.seq = old.seq
 		t.countRefs(old, -1)
 	} else {

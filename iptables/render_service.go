@@ -93,8 +93,7 @@ func (w *svcWriter) writerIn(page *[]byte, chain string, asRules bool, n int) *r
 	return rw
 }
 
-// newChain starts one of the port's own nat chains, with room for n rules.
-// Its rules must be written one after another (no other chain's between)
+// newChain starts one of the port's own nat chains. Its rules must be written one after another (no other chain's between)
 // for the chain to keep them as one run of restore lines.
 func (w *svcWriter) newChain(name string) *ruleWriter {
 	c := w.writer(name)

@@ -52,9 +52,6 @@ func (w *ruleWriter) reset(a *arena, page *[]byte, chain string, asRules bool, n
 	}
 }
 
-// buf is the page the writer writes in.
-func (w *ruleWriter) buf() *[]byte { return w.page }
-
 // begin starts a rule: "-A CHAIN ". In lines mode, when something else
 // was written to the page since the chain's last line (or writing moved
 // to a new page), the chain's lines are first copied to the end of the
@@ -90,13 +87,13 @@ func (w *ruleWriter) beginIn(b []byte) []byte {
 func (w *ruleWriter) a(args ...string) *ruleWriter {
 	for _, s := range args {
 		w.sep()
-		*w.buf() = append(*w.buf(), s...)
+		*w.page = append(*w.page, s...)
 	}
 	return w
 }
 
 func (w *ruleWriter) sep() {
-	if b := w.buf(); len(*b) > w.cur.start {
+	if b := w.page; len(*b) > w.cur.start {
 		*b = append(*b, ' ')
 	}
 }
@@ -104,7 +101,7 @@ func (w *ruleWriter) sep() {
 // host appends "-d A/32" style address matches.
 func (w *ruleWriter) host(flag string, addr netip.Addr) *ruleWriter {
 	w.sep()
-	b := w.buf()
+	b := w.page
 	*b = append(*b, flag...)
 	*b = append(*b, ' ')
 	*b = addr.AppendTo(*b)
@@ -116,7 +113,7 @@ func (w *ruleWriter) host(flag string, addr netip.Addr) *ruleWriter {
 // prints it.
 func (w *ruleWriter) hostText(flag, text string, addr netip.Addr) *ruleWriter {
 	w.sep()
-	b := w.buf()
+	b := w.page
 	*b = append(*b, flag...)
 	*b = append(*b, ' ')
 	*b = append(*b, text...)
@@ -135,7 +132,7 @@ func hostLen(addr netip.Addr) string {
 // prefix appends "-s P" for a network.
 func (w *ruleWriter) prefix(flag string, p netip.Prefix) *ruleWriter {
 	w.sep()
-	b := w.buf()
+	b := w.page
 	*b = append(*b, flag...)
 	*b = append(*b, ' ')
 	*b = p.Masked().AppendTo(*b)
@@ -150,7 +147,7 @@ func (w *ruleWriter) comment(parts ...string) *ruleWriter {
 	if len(parts) > 0 && parts[0] != "" && parts[0] == w.ar.quotedSpn && !needsEscape(parts[1:]...) {
 		return w.quoted(parts...)
 	}
-	b := w.buf()
+	b := w.page
 	safe := true
 	for _, p := range parts {
 		safe = safe && saveStringSafe(p)
@@ -195,7 +192,7 @@ func (w *ruleWriter) comment(parts ...string) *ruleWriter {
 // quoted appends the comment value "<parts>", which needs quotes and no
 // escape.
 func (w *ruleWriter) quoted(parts ...string) *ruleWriter {
-	b := w.buf()
+	b := w.page
 	*b = append(*b, '"')
 	w.cur.cStart = len(*b)
 	for _, p := range parts {
@@ -233,14 +230,14 @@ func (w *ruleWriter) commentEP(spn, ap string) *ruleWriter {
 // int appends a number argument.
 func (w *ruleWriter) int(n int64) *ruleWriter {
 	w.sep()
-	*w.buf() = strconv.AppendInt(*w.buf(), n, 10)
+	*w.page = strconv.AppendInt(*w.page, n, 10)
 	return w
 }
 
 // jump appends "-j T" and ends the rule.
 func (w *ruleWriter) jump(target string, extra ...string) {
 	w.a("-j")
-	*w.buf() = append(append(*w.buf(), ' '), target...)
+	*w.page = append(append(*w.page, ' '), target...)
 	w.a(extra...)
 	if w.asRules {
 		w.cur.target = target
@@ -256,7 +253,7 @@ func (w *ruleWriter) jump(target string, extra ...string) {
 // alone). When appending moved the page to a new array, the chain's lines
 // so far were copied with it, to the same place before the current line.
 func (w *ruleWriter) end() {
-	b := w.buf()
+	b := w.page
 	if w.asRules {
 		c := w.cur.comment
 		if w.cur.cEnd > w.cur.cStart {
