@@ -177,22 +177,26 @@ func (e *Exec) HasChain(ctx context.Context, f Family, table, chain string) (boo
 // exec runs one command with stdin written by in (nil for none), which
 // can be written more than once, and turns a failure into a *RestoreError.
 func (e *Exec) exec(ctx context.Context, name string, args []string, in io.WriterTo) ([]byte, error) {
-	if e.log.Enabled(ctx, slog.LevelDebug) {
-		size := int64(0)
-		if in != nil {
-			size, _ = in.WriteTo(io.Discard)
-		}
-		e.log.DebugContext(ctx, "iptables command", "cmd", name, "args", args, "stdin_bytes", size)
-	}
 	var stdin io.Reader
+	var stream *streamReader
 	switch in := in.(type) {
 	case nil:
 	case textInput:
 		stdin = bytes.NewReader(in)
 	default:
-		stdin = &streamReader{src: in}
+		stream = &streamReader{src: in}
+		stdin = stream
 	}
 	out, errOut, err := e.run(ctx, name, args, stdin)
+	if e.log.Enabled(ctx, slog.LevelDebug) {
+		size := int64(0) // counted as the command read it: writing it out again to count it would render it twice
+		if text, ok := in.(textInput); ok {
+			size = int64(len(text))
+		} else if stream != nil {
+			size = stream.n
+		}
+		e.log.DebugContext(ctx, "iptables command", "cmd", name, "args", args, "stdin_bytes", size, "err", err)
+	}
 	if err != nil {
 		return nil, newRestoreError(name, in, errOut, err)
 	}
@@ -213,20 +217,25 @@ func (t textInput) WriteTo(w io.Writer) (int64, error) {
 // src; Read, for a Runner that reads, builds the text on first use.
 type streamReader struct {
 	src     io.WriterTo
-	written bool // WriteTo or Read has consumed src
+	n       int64 // bytes handed to the command
+	written bool  // WriteTo or Read has consumed src
 	rest    *bytes.Reader
 }
 
 // WriteTo writes what has not been read yet.
 func (s *streamReader) WriteTo(w io.Writer) (int64, error) {
 	if s.rest != nil {
-		return s.rest.WriteTo(w)
+		n, err := s.rest.WriteTo(w)
+		s.n += n
+		return n, err
 	}
 	if s.written {
 		return 0, nil
 	}
 	s.written = true
-	return s.src.WriteTo(w)
+	n, err := s.src.WriteTo(w)
+	s.n += n
+	return n, err
 }
 
 // Read reads the text, building it on the first call.
@@ -242,5 +251,7 @@ func (s *streamReader) Read(p []byte) (int, error) {
 		}
 		s.rest = bytes.NewReader(b.Bytes())
 	}
-	return s.rest.Read(p)
+	n, err := s.rest.Read(p)
+	s.n += int64(n)
+	return n, err
 }

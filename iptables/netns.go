@@ -17,8 +17,9 @@ import (
 // the commands elsewhere (a network namespace, a container, over ssh) or to
 // record them. Exec's stdin for iptables-restore implements io.WriterTo
 // and writes the payload without building it in memory: copy it with
-// io.Copy (as os/exec does) rather than read it in small pieces. On failure
-// err is non-nil and stderr holds the command's error output.
+// io.Copy (as os/exec does) rather than read it in small pieces. It can be
+// read once: a Runner that retries must keep what it read. On failure err
+// is non-nil and stderr holds the command's error output.
 type Runner func(ctx context.Context, name string, args []string, stdin io.Reader) (stdout, stderr []byte, err error)
 
 // LocalRunner runs commands with os/exec in the caller's network namespace.
