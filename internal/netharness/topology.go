@@ -134,27 +134,15 @@ func (t *Topology) build(ctx context.Context) error {
 // addSpace creates a namespace with a netlink handle in it, lo up and the
 // sysctls of tuneSpace.
 func (t *Topology) addSpace(name string) error {
-	ns, err := newNamespace()
+	ns, err := NewNamespace()
 	if err != nil {
-		return err
+		return fmt.Errorf("netharness: %s: %w", name, err)
 	}
 	sp := &space{ns: ns}
 	t.spaces[name] = sp
 	t.order = append(t.order, name)
-	err = runIn(ns, func() error {
-		var err error
-		sp.nl, err = netlink.NewHandle(unix.NETLINK_ROUTE)
-		return err
-	})
-	if err != nil {
+	if sp.nl, err = netlink.NewHandleAt(ns, unix.NETLINK_ROUTE); err != nil {
 		return fmt.Errorf("netharness: netlink handle in %s: %w", name, err)
-	}
-	lo, err := sp.nl.LinkByName("lo")
-	if err == nil {
-		err = sp.nl.LinkSetUp(lo)
-	}
-	if err != nil {
-		return fmt.Errorf("netharness: %s: lo up: %w", name, err)
 	}
 	return t.tuneSpace(name)
 }

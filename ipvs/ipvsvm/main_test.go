@@ -11,11 +11,10 @@ import (
 
 	"github.com/vishvananda/netns"
 
+	"github.com/proxykit/proxykit/internal/netharness"
 	"github.com/proxykit/proxykit/internal/nsthread"
 	"github.com/proxykit/proxykit/internal/vmtest"
 	"github.com/proxykit/proxykit/ipvs"
-
-	"github.com/proxykit/proxykit/internal/netharness"
 )
 
 func TestMain(m *testing.M) { vmtest.Main(m, vmtest.Options{}) }
@@ -36,7 +35,8 @@ func newNS(t testing.TB) *testNS {
 }
 
 // do runs f on a thread inside the namespace (sockets and child processes
-// created there belong to it).
+// created there belong to it). f runs on another goroutine: it must not
+// call t.Fatal; it records its errors for the caller to check.
 func (ns *testNS) do(t testing.TB, f func()) {
 	t.Helper()
 	if err := nsthread.In(ns.h, func() error { f(); return nil }); err != nil {
