@@ -165,12 +165,11 @@ func (p *Plan) compileFamily(a *portAlloc, svc *servicemodel.Service, port servi
 	if pp.ExternalLocal {
 		pp.HealthCheckNodePort = svc.HealthCheckNodePort
 	}
-	if pp == &a.pp && len(svc.ExternalIPs) == 0 && len(svc.LoadBalancerIngress) == 0 && port.NodePort == 0 {
-		a.fe[0] = Frontend{Kind: ClusterIP, Addr: clusterIP, Port: port.Port}
-		pp.Frontends = a.fe[:1:1]
-	} else {
-		pp.Frontends = p.frontends(svc, port, f, clusterIP)
+	var dst []Frontend
+	if pp == &a.pp {
+		dst = a.fe[:0:1] // the ClusterIP frontend, the only one of most ports
 	}
+	pp.Frontends = p.frontends(dst, svc, port, f, clusterIP)
 	categorize(pp, eps, endpointView{node: p.Node, publishNotReady: svc.PublishNotReadyAddresses})
 	return pp
 }
@@ -185,8 +184,10 @@ func (p *Plan) clusterIPMasquerade() nat.Condition {
 	return nat.Never
 }
 
-func (p *Plan) frontends(svc *servicemodel.Service, port servicemodel.ServicePort, f servicemodel.IPFamily, clusterIP netip.Addr) []Frontend {
-	fes := []Frontend{{Kind: ClusterIP, Addr: clusterIP, Port: port.Port}}
+// frontends appends a port's frontends in one family to dst: the ClusterIP,
+// the external IPs, the load-balancer ingresses and the NodePorts.
+func (p *Plan) frontends(dst []Frontend, svc *servicemodel.Service, port servicemodel.ServicePort, f servicemodel.IPFamily, clusterIP netip.Addr) []Frontend {
+	fes := append(dst, Frontend{Kind: ClusterIP, Addr: clusterIP, Port: port.Port})
 	for _, ip := range svc.ExternalIPs {
 		if servicemodel.FamilyOf(ip) == f {
 			fes = append(fes, Frontend{Kind: ExternalIP, Addr: ip, Port: port.Port})
