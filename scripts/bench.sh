@@ -14,10 +14,10 @@ run() {
   go test -run '^$' -benchmem "$@" | tee "bench-out/$name.txt"
 }
 run rulegen -count "$count" -bench 'Compile|UpdateOneEndpoint|UpdateNames' ./rulegen
-run iptables -count "$count" -bench 'RenderDiff|Parse10k' ./iptables
+run iptables -count "$count" -bench 'BenchmarkRenderDiffFull$|BenchmarkRenderFull$|BenchmarkRenderDiffOneEndpoint$|Parse10k' ./iptables
 run nftables -count "$count" -bench '^(BenchmarkRenderFull|BenchmarkRenderDiffOneEndpoint)$' ./nftables
 run ipvs -count "$count" -bench 'RenderDiff/full' ./ipvs
-run lb -count "$count" -bench . ./lb
+run lb -count "$count" -bench 'BenchmarkPick$|MaglevBuild|Proxy' ./lb
 if [ "${KERNEL:-}" = 1 ]; then
   run iptables-netns -benchtime 2x -timeout 60m -bench SyncNetNS ./iptables
   run nftables-netns -benchtime 3x -timeout 60m -bench '^(BenchmarkApplyFull|BenchmarkOneEndpointChange|BenchmarkResyncFull)$' ./nftables
