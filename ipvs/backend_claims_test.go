@@ -103,3 +103,46 @@ func TestBackendContestedVirtualServer(t *testing.T) {
 	m.sync(fb)
 	fb.checkRender(t, m.plan)
 }
+
+// TestBackendSharedExternalIP: a port that asks twice for one virtual
+// server (its LoadBalancer ingress is also one of its external IPs), while
+// another port wants it too, keeps the Backend in step with Render through
+// changes and the other's removal.
+func TestBackendSharedExternalIP(t *testing.T) {
+	m := &contested{t: t, tr: servicemodel.NewTracker()}
+	fb := newFakeBackend(t)
+	x := netip.MustParseAddr("192.0.2.10")
+	set := func(name string, last byte, lb bool) {
+		t.Helper()
+		svc := &servicemodel.Service{
+			Name: types.NamespacedName{Namespace: "ns", Name: name}, Type: servicemodel.TypeClusterIP,
+			ClusterIPs:  []netip.Addr{netip.AddrFrom4([4]byte{172, 30, 0, last})},
+			ExternalIPs: []netip.Addr{x},
+			Ports: []servicemodel.ServicePort{{Name: "p", Protocol: servicemodel.TCP, Port: 80,
+				TargetPort: servicemodel.TargetPort{Number: 8080}}},
+		}
+		if lb {
+			svc.Type, svc.Ports[0].NodePort = servicemodel.TypeLoadBalancer, 30080
+			svc.LoadBalancerIngress = []servicemodel.LoadBalancerIngress{{IP: x}}
+		}
+		if err := m.tr.SetService(svc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set("a", 1, true)
+	m.endpoints("a", 1, 1)
+	set("b", 2, false)
+	m.endpoints("b", 2, 1)
+	m.sync(fb)
+	fb.checkRender(t, m.plan)
+	steps := []func(){
+		func() { m.endpoints("a", 1, 3) },
+		func() { m.tr.DeleteService(types.NamespacedName{Namespace: "ns", Name: "b"}) },
+		func() { m.endpoints("a", 1, 5) },
+	}
+	for _, step := range steps {
+		step()
+		m.sync(fb)
+		fb.checkRender(t, m.plan)
+	}
+}

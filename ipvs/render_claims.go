@@ -43,6 +43,9 @@ func (b *builder) claim(c *portContrib, vs *VirtualServer) {
 	if cl == nil {
 		cl = []*portContrib{owner}
 	}
+	if slices.Contains(cl, c) { // a port may ask twice (an ingress that is also an external IP)
+		return
+	}
 	cl = append(cl, c)
 	b.claims.contested[k] = cl
 	b.crown(k, cl)
