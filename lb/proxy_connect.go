@@ -110,7 +110,7 @@ func (pl *pool) choose(key PickKey, tried []string) (lease, error) {
 	pl.sched.Done(b)
 	for _, c := range pl.sched.Backends() {
 		if c.Weight > 0 && !slices.Contains(tried, c.ID) {
-			return lease{pool: pl, b: c}, nil
+			return lease{pool: pl, b: c, picked: hold(pl.sched, c)}, nil // counted, as a pick is
 		}
 	}
 	return lease{}, ErrNoBackend

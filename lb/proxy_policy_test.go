@@ -90,3 +90,34 @@ func activeOf(pl *pool, id string) int64 {
 	}
 	return -1
 }
+
+// A fallback backend, chosen when Pick repeats one already tried, counts
+// as a connection too (and release frees it).
+func TestFallbackCountsConnection(t *testing.T) {
+	eps := []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:1001"), netip.MustParseAddrPort("127.0.0.1:1002")}
+	pl, err := newPool(LeastConnection, ProxyOptions{}.withDefaults(), 0, eps, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := PickKey{Client: netip.MustParseAddrPort("10.0.0.7:40000")}
+	busy, err := pl.sched.Pick(key) // one open connection on busy
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle := eps[0].String()
+	if idle == busy.ID {
+		idle = eps[1].String()
+	}
+	// least-connection picks the idle one, which was tried: the busy one is the fallback
+	fb, err := pl.choose(key, []string{idle})
+	if err != nil || fb.b.ID != busy.ID {
+		t.Fatalf("fallback = %v, %v; want %s", fb.b.ID, err, busy.ID)
+	}
+	if got := activeOf(pl, busy.ID); got != 2 {
+		t.Errorf("%d active on the fallback backend, want 2", got)
+	}
+	fb.release()
+	if got := activeOf(pl, busy.ID); got != 1 {
+		t.Errorf("%d active after release, want 1", got)
+	}
+}
