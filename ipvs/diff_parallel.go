@@ -34,7 +34,10 @@ func (d *differ) diffServices() {
 	if sum(both) < len(des) { // some are added
 		parallel(workers, func(w int) {
 			for k, y := range des {
-				if _, ok := cur[k]; !ok && vsPart(k, workers) == w {
+				if vsPart(k, workers) != w {
+					continue
+				}
+				if _, ok := cur[k]; !ok {
 					parts[w].servicePair(k, nil, false, y, true)
 				}
 			}
