@@ -33,8 +33,8 @@ type Netlink struct {
 	cfg   NetlinkConfig
 	log   *slog.Logger
 	mu    sync.Mutex
-	sock  *nlSocket   // every write and the reads
-	extra []*nlSocket // more read sockets (nl_readers.go)
+	sock  *nlSocket // every write and the reads
+	extra []*reader // more read sockets, each with its sequence (nl_readers.go)
 	seq   uint32
 }
 
@@ -66,8 +66,8 @@ func (k *Netlink) Close() error {
 		return nil
 	}
 	err := k.sock.close()
-	for _, s := range k.extra {
-		err = errors.Join(err, s.close())
+	for _, r := range k.extra {
+		err = errors.Join(err, r.sock.close())
 	}
 	k.sock, k.extra = nil, nil
 	return err

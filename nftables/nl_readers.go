@@ -33,7 +33,7 @@ func (k *Netlink) openReaders(ns int) {
 			k.log.Debug("nftables: extra read socket", "err", err)
 			return
 		}
-		k.extra = append(k.extra, s)
+		k.extra = append(k.extra, &reader{sock: s})
 	}
 }
 
@@ -41,10 +41,7 @@ func (k *Netlink) openReaders(ns int) {
 // its own goroutine taking the next job in order. It returns the first
 // error; the other goroutines then stop taking jobs.
 func (k *Netlink) parallelDumps(ctx context.Context, n int, job func(r *reader, j int) error) error {
-	readers := []*reader{{sock: k.sock, seq: k.seq}}
-	for _, s := range k.extra[:max(0, min(len(k.extra), n-1))] {
-		readers = append(readers, &reader{sock: s})
-	}
+	readers := append([]*reader{{sock: k.sock, seq: k.seq}}, k.extra[:max(0, min(len(k.extra), n-1))]...)
 	defer func() { k.seq = readers[0].seq }()
 	var (
 		next     atomic.Int64
