@@ -253,3 +253,31 @@ func TestRenderSharedKeyFirstWins(t *testing.T) {
 		t.Fatalf("after %s went: %s goes to %q, want %q", first, key, got, want)
 	}
 }
+
+// TestRenderedNamesValid: a full render skips validating each name (its
+// writers check the port's longest name and the endpoint names' lengths);
+// every chain and set name it renders passes validName all the same.
+func TestRenderedNamesValid(t *testing.T) {
+	_, big := fixture.Plan(t, 300, 5)
+	for _, plan := range []*rulegen.Plan{samplePlan(t, ""), big} {
+		rs := mustRender(t, plan, RenderOptions{})
+		n := 0
+		for _, tb := range rs.tables() {
+			for _, c := range tb.Chains() {
+				if err := validName("chain", c.Name); err != nil {
+					t.Error(err)
+				}
+				n++
+			}
+			for _, s := range tb.Sets() {
+				if err := validName("set", s.Name); err != nil {
+					t.Error(err)
+				}
+				n++
+			}
+		}
+		if n < 100 {
+			t.Fatalf("only %d names rendered", n)
+		}
+	}
+}
