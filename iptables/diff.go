@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/proxykit/proxykit/internal/parallel"
 )
 
 // Ownership says which chains belong to the caller. A user chain is owned
@@ -146,9 +148,9 @@ func (td *tableDiff) candidatesAll() {
 			des = append(des, d)
 		}
 	}
-	workers := splitWorkers(len(des), diffParallelMin)
+	workers := parallel.Workers(len(des), diffParallelMin)
 	parts := make([]tableDiff, workers)
-	forSplit(len(des), workers, func(k, lo, hi int) {
+	parallel.Split(len(des), workers, func(k, lo, hi int) {
 		part := &parts[k]
 		*part = tableDiff{name: td.name, cur: td.cur, des: td.des, own: td.own}
 		empty := td.cur.chains.len() == 0 // every owned chain is added

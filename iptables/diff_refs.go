@@ -1,6 +1,10 @@
 package iptables
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/proxykit/proxykit/internal/parallel"
+)
 
 // checkReferences makes sure the payload leaves no dangling jump: written
 // rules jump only to owned chains that desired holds, and a chain is deleted
@@ -76,9 +80,9 @@ func (td *tableDiff) checkAllTargets() error {
 		}
 		return td.rewritten[i-len(td.added)]
 	}
-	workers := splitWorkers(n, diffParallelMin)
+	workers := parallel.Workers(n, diffParallelMin)
 	errs := make([]error, workers)
-	forSplit(n, workers, func(k, lo, hi int) {
+	parallel.Split(n, workers, func(k, lo, hi int) {
 		var ok targetCache
 		for i := lo; i < hi && errs[k] == nil; i++ {
 			errs[k] = td.checkTargets(at(i), &ok)

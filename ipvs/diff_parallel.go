@@ -2,7 +2,8 @@ package ipvs
 
 import (
 	"encoding/binary"
-	"runtime"
+
+	"github.com/proxykit/proxykit/internal/parallel"
 )
 
 // diffServices diffs every virtual server into d. Without graceful
@@ -12,14 +13,14 @@ import (
 // virtual server, is most of a full Diff.
 func (d *differ) diffServices() {
 	cur, des := d.cur.Services, d.des.Services
-	workers := min(runtime.GOMAXPROCS(0), max(len(cur), len(des))/parallelMin)
+	workers := parallel.Workers(max(len(cur), len(des)), parallelMin)
 	if d.term != nil || workers <= 1 {
 		forEachPair(cur, des, d.servicePair)
 		return
 	}
 	parts := make([]differ, workers)
 	both := make([]int, workers)
-	parallel(workers, func(w int) {
+	parallel.Each(workers, func(w int) {
 		parts[w] = differ{cur: d.cur, des: d.des, buckets: map[OpKind]Ops{}}
 		for k, x := range cur {
 			if vsPart(k, workers) == w {
@@ -32,7 +33,7 @@ func (d *differ) diffServices() {
 		}
 	})
 	if sum(both) < len(des) { // some are added
-		parallel(workers, func(w int) {
+		parallel.Each(workers, func(w int) {
 			for k, y := range des {
 				if vsPart(k, workers) != w {
 					continue

@@ -1,10 +1,10 @@
 package ipvs
 
 import (
-	"runtime"
 	"slices"
 	"sync"
 
+	"github.com/proxykit/proxykit/internal/parallel"
 	"github.com/proxykit/proxykit/rulegen"
 	"github.com/proxykit/proxykit/servicemodel"
 )
@@ -33,12 +33,12 @@ var loopKeys = [2]setKey{keyOf(false, idLoopback), keyOf(true, idLoopback)}
 // each, where addChunks sorts them in place.
 func (r *portRenderer) renderChunks(plan *rulegen.Plan, perPort bool) ([]chunk, [2][]SetEntry) {
 	sps := plan.ServicePlans()
-	workers := max(1, min(runtime.GOMAXPROCS(0), len(sps)/parallelMin))
+	workers := parallel.Workers(len(sps), parallelMin)
 	out := make([]chunk, workers)
 	runs := make([][]*rulegen.PortPlan, workers)
 	eps := make([][2]int, workers) // cluster endpoints per goroutine and family
-	parallel(workers, func(w int) {
-		runs[w], out[w].at = portsOf(sps[w*len(sps)/workers:(w+1)*len(sps)/workers], perPort)
+	parallel.Split(len(sps), workers, func(w, lo, hi int) {
+		runs[w], out[w].at = portsOf(sps[lo:hi], perPort)
 		for _, pp := range runs[w] {
 			i := 0
 			if pp.Family == servicemodel.IPv6 {
@@ -60,19 +60,11 @@ func (r *portRenderer) renderChunks(plan *rulegen.Plan, perPort bool) ([]chunk, 
 			off += n[i]
 		}
 	}
-	parallel(workers, func(w int) { r.renderChunk(&out[w], runs[w], perPort) })
+	parallel.Each(workers, func(w int) { r.renderChunk(&out[w], runs[w], perPort) })
 	return out, loops
 }
 
 // parallel runs f(0..n-1) on n goroutines and waits for them.
-func parallel(n int, f func(int)) {
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { f(i) })
-	}
-	wg.Wait()
-}
-
 func (r *portRenderer) renderChunk(ch *chunk, ports []*rulegen.PortPlan, perPort bool) {
 	arena := &vsArena{}
 	if perPort {
