@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/vishvananda/netns"
 
 	"github.com/proxykit/proxykit/internal/nsthread"
+	"github.com/proxykit/proxykit/internal/sysctl"
 	"github.com/proxykit/proxykit/iptables"
 	"github.com/proxykit/proxykit/ipvs"
 	"github.com/proxykit/proxykit/rulegen"
@@ -120,15 +118,14 @@ func iptablesKernel(ctx context.Context, o options) (*iptables.Exec, error) {
 // /proc/sys/net belongs to the namespace of the thread that opens it.
 func sysctlIn(path string) func(key, value string) error {
 	return func(key, value string) error {
-		file := filepath.Join("/proc/sys", strings.ReplaceAll(key, ".", "/"))
 		if path == "" {
-			return os.WriteFile(file, []byte(value), 0o644)
+			return sysctl.Write(key, value)
 		}
 		target, err := netns.GetFromPath(path)
 		if err != nil {
-			return err
+			return fmt.Errorf("sysctl %s: netns %s: %w", key, path, err)
 		}
 		defer target.Close()
-		return nsthread.In(target, func() error { return os.WriteFile(file, []byte(value), 0o644) })
+		return nsthread.In(target, func() error { return sysctl.Write(key, value) })
 	}
 }
