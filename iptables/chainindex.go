@@ -39,12 +39,17 @@ func (x *chainIndex) reserve(n int) {
 
 func (x *chainIndex) len() int { return x.n }
 
-// pos returns the place of the named chain.
+// pos returns the place of the named chain. A name whose tag the index
+// does not hold is absent: a spilled name's tag is always held.
 func (x *chainIndex) pos(name string, h uint64) (int32, bool) {
-	if i, ok := x.idx.Get(h); ok && x.items[i].Name == name {
+	i, ok := x.idx.Get(h)
+	switch {
+	case !ok:
+		return 0, false
+	case x.items[i].Name == name:
 		return i, true
 	}
-	i, ok := x.spill[name]
+	i, ok = x.spill[name]
 	return i, ok
 }
 
@@ -62,7 +67,7 @@ func (x *chainIndex) set(c *Chain) *Chain { return x.setHashed(c, x.hash(c.Name)
 // setHashed is set of a chain whose name's hash is h (hashindex.String).
 func (x *chainIndex) setHashed(c *Chain, h uint64) *Chain {
 	at := int32(len(x.items))
-	if i, found := x.insert(c.Name, h, at); found {
+	if i, found := x.insert(c, h, at); found {
 		old := x.items[i]
 		x.items[i] = c
 		return old
@@ -72,22 +77,27 @@ func (x *chainIndex) setHashed(c *Chain, h uint64) *Chain {
 	return nil
 }
 
-// insert indexes the name of the chain that is or will be items[at]. When
-// a chain of that name is there, it leaves the index as it is and returns
-// that chain's place.
-func (x *chainIndex) insert(name string, h uint64, at int32) (int32, bool) {
+// insert indexes the name of c, the chain that is or will be items[at].
+// When a chain of that name is there, it leaves the index as it is and
+// returns that chain's place. A name whose tag another name holds goes to
+// the spill. As a spilled name's tag is always held (remove sees to it),
+// a name the index adds cannot be in the spill; so insert reads the spill,
+// rarely empty at 100k chains, and c itself only when tags clash: filling
+// an index from hashes taken earlier touches the index alone.
+func (x *chainIndex) insert(c *Chain, h uint64, at int32) (int32, bool) {
 	if x.weak {
-		h = x.hash(name)
-	}
-	if j, ok := x.spill[name]; ok { // the index may have room for it now: it stays put
-		return j, true
+		h = x.hash(c.Name)
 	}
 	i, added := x.idx.Insert(h, at)
 	switch {
 	case added:
 		return 0, false
-	case x.items[i].Name == name:
+	case x.items[i].Name == c.Name:
 		return i, true
+	}
+	name := c.Name
+	if j, ok := x.spill[name]; ok {
+		return j, true
 	}
 	if x.spill == nil { // another name holds the tag
 		x.spill = map[string]int32{}
@@ -106,7 +116,7 @@ func (x *chainIndex) adopt(chains []*Chain, hashes []uint64) bool {
 	x.items = append(make([]*Chain, 0, len(chains)+16), chains...) // room for the shared chains that follow
 	x.idx.Reserve(len(chains))
 	for i, c := range chains {
-		if _, found := x.insert(c.Name, hashes[i], int32(i)); found {
+		if _, found := x.insert(c, hashes[i], int32(i)); found {
 			*x = chainIndex{weak: x.weak}
 			return false
 		}
@@ -124,6 +134,7 @@ func (x *chainIndex) remove(name string) *Chain {
 	}
 	if j, inIdx := x.idx.Get(h); inIdx && j == i {
 		x.idx.Delete(h)
+		x.rehome()
 	} else {
 		delete(x.spill, name)
 	}
@@ -134,6 +145,21 @@ func (x *chainIndex) remove(name string) *Chain {
 		x.compact()
 	}
 	return old
+}
+
+// rehome moves into the index a spilled name whose tag it no longer holds.
+func (x *chainIndex) rehome() {
+	for name, i := range x.spill {
+		if h := x.hash(name); !x.held(h) {
+			x.idx.Insert(h, i)
+			delete(x.spill, name)
+		}
+	}
+}
+
+func (x *chainIndex) held(h uint64) bool {
+	_, ok := x.idx.Get(h)
+	return ok
 }
 
 // compact drops the holes, indexing the chains anew.

@@ -46,9 +46,15 @@ func (n *named[T]) hash(name string) uint64 {
 	return nameHash(name)
 }
 
-// own returns the position of the own live item called name.
+// own returns the position of the own live item called name. A name
+// whose tag the index does not hold is not there: a spilled name's tag is
+// always held by another (remove sees to it).
 func (n *named[T]) own(name string, h uint64) (int, bool) {
-	if i, ok := n.idx.Get(h); ok && n.items[i].itemName() == name {
+	i, ok := n.idx.Get(h)
+	switch {
+	case !ok:
+		return 0, false
+	case n.items[i].itemName() == name:
 		return int(i), true
 	}
 	if i, ok := n.spill[name]; ok {
@@ -91,23 +97,21 @@ func (n *named[T]) reserve(size int) {
 func (n *named[T]) add(name string, v T) bool { return n.addHashed(n.hash(name), v) }
 
 // addHashed adds v under its name, whose hash is h; false if the name is
-// taken. It reads v's name only when it must (a parent to consult, names
-// in the spill, or a hash already held), so that filling an index from
-// hashes taken earlier does not touch the items themselves, long out of
-// the cache.
+// taken. It reads v's name only when it must (a parent to consult, or a
+// hash already held), so that filling an index from hashes taken earlier
+// does not touch the items themselves, long out of the cache. A name the
+// index adds cannot be in the spill (see own).
 func (n *named[T]) addHashed(h uint64, v T) bool {
 	if n.parent != nil && n.inParent(v.itemName(), h) {
 		return false
-	}
-	if len(n.spill) > 0 { // a spilled name stays spilled when its tag is freed
-		if _, dup := n.spill[v.itemName()]; dup {
-			return false
-		}
 	}
 	pos := int32(len(n.items))
 	if i, added := n.idx.Insert(h, pos); !added {
 		name := v.itemName()
 		if n.items[i].itemName() == name {
+			return false
+		}
+		if _, dup := n.spill[name]; dup {
 			return false
 		}
 		if n.spill == nil {
@@ -140,6 +144,7 @@ func (n *named[T]) remove(name string) {
 	if i, own := n.own(name, h); own {
 		if j, ok := n.idx.Get(h); ok && int(j) == i {
 			n.idx.Delete(h)
+			n.rehome()
 		} else {
 			delete(n.spill, name)
 		}
@@ -155,6 +160,17 @@ func (n *named[T]) remove(name string) {
 		n.removed[name] = true
 		delete(n.override, name)
 		n.count--
+	}
+}
+
+// rehome moves into the index a spilled name whose tag it no longer holds.
+func (n *named[T]) rehome() {
+	for name, i := range n.spill {
+		h := n.hash(name)
+		if _, held := n.idx.Get(h); !held {
+			n.idx.Insert(h, i)
+			delete(n.spill, name)
+		}
 	}
 }
 
