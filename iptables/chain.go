@@ -27,12 +27,10 @@ type Chain struct {
 
 	rules []Rule // the rules, unless lines holds them
 	// lines, when set, holds the n rules as restore lines instead of rules.
-	// page is the start of the text page lines lie in: the lines of chains
-	// rendered one after another are one run of that page, which a payload
-	// writes at once.
+	// The lines of chains rendered one after another lie one after another
+	// in a text page, which a payload writes at once (see lineRun).
 	lines  string
 	n      int
-	page   *byte
 	parsed atomic.Pointer[[]Rule] // lines as Rules, once Rules was called
 
 	seq uint64 // position in the table: order of first insertion
@@ -45,9 +43,9 @@ func NewChain(name string, rules ...Rule) *Chain {
 }
 
 // setLines makes c the chain name holding n rules as the restore lines
-// lines, which lie in the text page starting at page.
-func (c *Chain) setLines(name, lines string, n int, page *byte) {
-	c.Name, c.lines, c.n, c.page = name, lines, n, page
+// lines.
+func (c *Chain) setLines(name, lines string, n int) {
+	c.Name, c.lines, c.n = name, lines, n
 }
 
 // Rules returns the chain's rules in order; do not change them. For a
@@ -90,7 +88,7 @@ func (c *Chain) withRules(rules []Rule) *Chain {
 // the rules of from (a chain of the same name), shared in their form.
 func (c *Chain) withRulesOf(from *Chain) *Chain {
 	n := c.withRules(from.rules)
-	n.lines, n.n, n.page = from.lines, from.n, from.page
+	n.lines, n.n = from.lines, from.n
 	return n
 }
 

@@ -139,9 +139,9 @@ func (o *Op) write(rw *restoreWriter) {
 			continue
 		}
 		if lines, ok := c.restoreLines(); ok {
-			if !run.extend(lines, c.page) {
+			if !run.extend(lines) {
 				run.write(rw)
-				run = lineRun{start: unsafe.StringData(lines), n: len(lines), page: c.page}
+				run = lineRun{start: unsafe.StringData(lines), n: len(lines)}
 			}
 			continue
 		}
@@ -159,16 +159,18 @@ func (o *Op) write(rw *restoreWriter) {
 // another in one text page, written as one string: the renderer writes a
 // port's chains, and the ports of a chunk, in table order, so a full
 // payload's 50 MB of lines go out in runs of up to a page (1 MiB) rather
-// than copied chain by chain through the buffer.
+// than copied chain by chain through the buffer. Lines that start where a
+// run ends are in the run's page: every array of page text starts with a
+// byte no text includes (see newPage).
 type lineRun struct {
 	start *byte
 	n     int
-	page  *byte
 }
 
-// extend adds lines when they continue the run in its page.
-func (r *lineRun) extend(lines string, page *byte) bool {
-	if r.n == 0 || page == nil || page != r.page || unsafe.StringData(lines) != (*byte)(unsafe.Add(unsafe.Pointer(r.start), r.n)) {
+// extend adds lines when they continue the run.
+func (r *lineRun) extend(lines string) bool {
+	// compared as integers: the run's end may be the end of its page
+	if r.n == 0 || uintptr(unsafe.Pointer(unsafe.StringData(lines))) != uintptr(unsafe.Pointer(r.start))+uintptr(r.n) {
 		return false
 	}
 	r.n += len(lines)

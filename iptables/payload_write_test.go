@@ -121,9 +121,9 @@ func fillRuns(p *Payload) (runs, chains int) {
 			var run lineRun
 			for _, c := range o.Chains {
 				chains++
-				if lines, ok := c.restoreLines(); ok && !run.extend(lines, c.page) {
+				if lines, ok := c.restoreLines(); ok && !run.extend(lines) {
 					runs++
-					run = lineRun{start: unsafe.StringData(lines), n: len(lines), page: c.page}
+					run = lineRun{start: unsafe.StringData(lines), n: len(lines)}
 				}
 			}
 		}

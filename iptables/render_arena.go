@@ -114,17 +114,22 @@ func (a *arena) fragment() *fragment {
 	return &a.frags[len(a.frags)-1]
 }
 
-// newPage returns an empty text page of capacity n, not zeroed: a
-// strings.Builder grows its buffer without clearing it (the runtime's
-// non-zeroing allocation, which only the standard library can call), and
-// the page is that buffer. Nothing reads a page beyond what was written
-// to it, and a full render writes 50 MB of text, which clearing first
-// would cost milliseconds.
+// newPage returns a text page with room for n bytes after its first, a
+// zero byte that no text includes, not zeroed: a strings.Builder grows its
+// buffer without clearing it (the runtime's non-zeroing allocation, which
+// only the standard library can call), and the page is that buffer.
+// Nothing reads a page beyond what was written to it, and a full render
+// writes 50 MB of text, which clearing first would cost milliseconds.
+//
+// The first byte stays in the page, and in any array appending moves it
+// to, so that text in one array never ends where text in another begins:
+// text that lies right after a chain's lines is in the same array (see
+// lineRun).
 func newPage(n int) []byte {
 	var sb strings.Builder
 	sb.Grow(n + 1)
-	sb.WriteByte(0) // so that the buffer has an address
-	return unsafe.Slice(unsafe.StringData(sb.String()), n+1)[1 : 1 : n+1]
+	sb.WriteByte(0)
+	return unsafe.Slice(unsafe.StringData(sb.String()), n+1)[:1]
 }
 
 // bytesView returns a string that shares b's memory; b must never change.

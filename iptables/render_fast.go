@@ -1,8 +1,6 @@
 package iptables
 
 import (
-	"unsafe"
-
 	"github.com/proxykit/proxykit/rulegen"
 )
 
@@ -58,7 +56,7 @@ func (w *svcWriter) sepLines(name string, ep rulegen.Endpoint, text epText) *Cha
 	b = append(append(append(b, w.tpl.sepDNAT...), text.addrPort...), '\n')
 	a.text = b
 	c := a.chain()
-	c.setLines(name, bytesView(b[start:]), 2, unsafe.SliceData(b))
+	c.setLines(name, bytesView(b[start:]), 2)
 	return c
 }
 

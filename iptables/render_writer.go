@@ -295,6 +295,6 @@ func (w *ruleWriter) rules() []Rule { return w.out }
 // toChain returns a chain holding the written lines.
 func (w *ruleWriter) toChain() *Chain {
 	c := w.ar.chain()
-	c.setLines(w.chain, w.lines(), w.n, w.doneArr)
+	c.setLines(w.chain, w.lines(), w.n)
 	return c
 }
