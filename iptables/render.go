@@ -56,6 +56,7 @@ type renderer struct {
 	mark             nat.Mark
 	nodePortAllLocal bool
 	nodePortAddrs    []netip.Addr
+	local, notLocal  []string // the local-traffic detector's match (see detector)
 	// names every port's rules repeat
 	markMasq string
 	shared   [numShared]string
@@ -216,6 +217,8 @@ func (r *renderer) setPlan(plan *rulegen.Plan) {
 	r.mark = plan.Config.Mark()
 	addrs, allLocal, _ := plan.NodePortAddrs(r.modelFamily())
 	r.nodePortAllLocal, r.nodePortAddrs = allLocal, addrs
+	r.local = DetectorMatch(plan.Config.LocalDetector, r.family, false)
+	r.notLocal = DetectorMatch(plan.Config.LocalDetector, r.family, true)
 }
 
 // sameNodeConfig reports whether two plans share what the static chains
@@ -393,14 +396,13 @@ func (r *renderer) hostMask() string {
 	return "255.255.255.255"
 }
 
-// isLocal spells the local-traffic detector as a match, nil if it has none.
-func (r *renderer) isLocal() []string { return r.detector(false) }
-
-// notLocal spells its negation.
-func (r *renderer) notLocal() []string { return r.detector(true) }
-
+// detector spells the plan's local-traffic detector as a match, negated
+// when asked, or nil when it has none; the callers must not change it.
 func (r *renderer) detector(negate bool) []string {
-	return DetectorMatch(r.plan.Config.LocalDetector, r.family, negate)
+	if negate {
+		return r.notLocal
+	}
+	return r.local
 }
 
 // DetectorMatch spells a local-traffic detector as iptables match arguments
