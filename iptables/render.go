@@ -307,7 +307,7 @@ func (r *renderer) installPort(old, next *fragment, refs []ChainRef, dirty *[num
 	refs = r.replaceChains(TableNat, old.nat, next.nat, refs)
 	refs = r.replaceChains(TableFilter, old.filter, next.filter, refs)
 	for s := sharedChain(0); s < numShared; s++ {
-		if !rulesEqual(old.shared[s], next.shared[s]) {
+		if old.shared[s] != next.shared[s] {
 			dirty[s] = true
 		}
 	}
@@ -336,26 +336,38 @@ func (r *renderer) replaceChains(table string, old, next []*Chain, refs []ChainR
 	return refs
 }
 
-// sharedChain concatenates the fragments' rules for a shared chain, in
-// order.
+// sharedChain joins the fragments' lines for a shared chain, in order,
+// into the chain's restore lines; nat KUBE-SERVICES ends with the NodePort
+// dispatch.
 func (r *renderer) sharedChain(s sharedChain, frags []*fragment) *Chain {
 	var tail []Rule
 	if s == natServices {
 		tail = r.nodePortDispatch()
 	}
-	n := len(tail)
+	size, n := 0, len(tail)
 	for _, f := range frags {
 		if f != nil {
-			n += len(f.shared[s])
+			size, n = size+len(f.shared[s]), n+int(f.sharedN[s])
 		}
 	}
-	rules := make([]Rule, 0, n)
+	if n == 0 {
+		return NewChain(r.shared[s])
+	}
+	for i := range tail {
+		size += len("-A  \n") + len(r.shared[s]) + len(tail[i].Spec)
+	}
+	b := newPage(size)
 	for _, f := range frags {
 		if f != nil {
-			rules = append(rules, f.shared[s]...)
+			b = append(b, f.shared[s]...)
 		}
 	}
-	return NewChain(r.shared[s], append(rules, tail...)...)
+	for i := range tail {
+		b = appendChainRule(b, r.shared[s], tail[i].Spec)
+	}
+	c := &Chain{}
+	c.setLines(r.shared[s], bytesView(b[1:]), n) // after the page's first byte
+	return c
 }
 
 // rule builds a rule from arguments the renderer produced itself; they are

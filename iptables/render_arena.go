@@ -15,12 +15,13 @@ import (
 type arena struct {
 	text   []byte // the port chains' restore lines, one chain after another
 	side   []byte // names, endpoint texts and the shared chains' rules
-	rules  []Rule
 	chains []Chain
 	ptrs   []*Chain
 	hashes []uint64
 	frags  []fragment
-	jumps  []string // the targets of the current port's chains' jumps
+	// the targets of the current port's jumps: from its nat chains and
+	// nat shared chains, and from its filter shared chains
+	jumps, filterJumps []string
 	// textGen counts the text pages: a chain's writer knows by it that its
 	// lines so far are not in the current page
 	textGen uint32
@@ -63,18 +64,6 @@ func (a *arena) reserveSide(n int) {
 // sideView returns the bytes written to the side page since start as a
 // string.
 func (a *arena) sideView(start int) string { return bytesView(a.side[start:]) }
-
-// ruleSlice returns an empty slice with room for n rules. Its capacity is
-// n exactly, so that appending more moves it rather than running into the
-// rules carved after it.
-func (a *arena) ruleSlice(n int) []Rule {
-	if cap(a.rules)-len(a.rules) < n {
-		a.rules = make([]Rule, 0, a.nextSize(n, 48, maxSlab))
-	}
-	l := len(a.rules)
-	a.rules = a.rules[:l+n]
-	return a.rules[l : l : l+n]
-}
 
 // chainPtrs returns a slice of n chain pointers.
 func (a *arena) chainPtrs(n int) []*Chain {

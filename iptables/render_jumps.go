@@ -19,31 +19,15 @@ func isRenderedVerdict(t string) bool { return slices.Contains(renderedVerdicts[
 // table, or (nat) to the masquerade chain.
 func (w *svcWriter) jumpsKnown() bool {
 	f := w.frag
-	for s := range numShared {
-		own, extra := f.nat, w.r.markMasq
-		if s.table() != TableNat {
-			own, extra = f.filter, ""
-		}
-		if !jumpsAmong(f.shared[s], own, extra) {
-			return false
-		}
-	}
-	// the port's own chains are all in nat; their writers noted the jumps
-	last := 0
-	for _, t := range w.a.jumps {
-		if !jumpAmong(t, f.nat, w.r.markMasq, &last) {
-			return false
-		}
-	}
-	return true
+	return jumpsAmong(w.a.jumps, f.nat, w.r.markMasq) && jumpsAmong(w.a.filterJumps, f.filter, "")
 }
 
-// jumpsAmong reports whether every rule jumps to nothing, to a rendered
-// verdict, to extra or to one of chains.
-func jumpsAmong(rules []Rule, chains []*Chain, extra string) bool {
+// jumpsAmong reports whether every target is none, a rendered verdict,
+// extra or one of chains.
+func jumpsAmong(targets []string, chains []*Chain, extra string) bool {
 	last := 0
-	for i := range rules {
-		if !jumpAmong(rules[i].Target, chains, extra, &last) {
+	for _, t := range targets {
+		if !jumpAmong(t, chains, extra, &last) {
 			return false
 		}
 	}

@@ -61,11 +61,10 @@ func TestRenderedJumpsChecked(t *testing.T) {
 // of its chains, the extra chain or a verdict.
 func TestJumpsAmong(t *testing.T) {
 	chains := []*Chain{{Name: "A"}, {Name: "B"}, {Name: "C"}}
-	rule := func(target string) Rule { return Rule{Target: target} }
-	if !jumpsAmong([]Rule{rule("C"), rule(""), rule("A"), rule("X"), rule("DNAT"), rule("B")}, chains, "X") {
+	if !jumpsAmong([]string{"C", "", "A", "X", "DNAT", "B"}, chains, "X") {
 		t.Fatal("known jumps rejected")
 	}
-	if jumpsAmong([]Rule{rule("A"), rule("D")}, chains, "X") || jumpsAmong([]Rule{rule("A")}, nil, "") {
+	if jumpsAmong([]string{"A", "D"}, chains, "X") || jumpsAmong([]string{"A"}, nil, "") {
 		t.Fatal("an unknown jump accepted")
 	}
 }

@@ -14,8 +14,11 @@ import (
 type fragment struct {
 	nat, filter []*Chain
 	natHashes   []uint64 // of the nat chains' names (hashindex.String)
-	shared      [numShared][]Rule
-	jumpsKnown  bool // see svcWriter.jumpsKnown
+	// the port's rules in each shared chain, as restore lines, and their
+	// number
+	shared     [numShared]string
+	sharedN    [numShared]int32
+	jumpsKnown bool // see svcWriter.jumpsKnown
 }
 
 // svcWriter renders PortPlans, one after another, into one worker's arena.
@@ -45,7 +48,7 @@ func (w *svcWriter) renderPort(pp *rulegen.PortPlan) *fragment {
 	w.a.grow++
 	w.pp, w.frag, w.chains, w.shared = pp, w.a.fragment(), w.chains[:0], [numShared]*ruleWriter{}
 	w.pool = w.pool[:0] // the previous port's writers are done
-	w.a.jumps = w.a.jumps[:0]
+	w.a.jumps, w.a.filterJumps = w.a.jumps[:0], w.a.filterJumps[:0]
 	if need := 4 + eps + int(numShared); cap(w.pool) < need {
 		w.pool = make([]ruleWriter, 0, need+8)
 	}
@@ -71,7 +74,7 @@ func (w *svcWriter) renderPort(pp *rulegen.PortPlan) *fragment {
 	}
 	for s, sw := range w.shared {
 		if sw != nil {
-			w.frag.shared[s] = sw.rules()
+			w.frag.shared[s], w.frag.sharedN[s] = sw.lines(), int32(sw.n)
 		}
 	}
 	w.frag.jumpsKnown = w.jumpsKnown()
@@ -79,17 +82,16 @@ func (w *svcWriter) renderPort(pp *rulegen.PortPlan) *fragment {
 }
 
 // writer returns a new writer of lines for one of the port's chains.
-func (w *svcWriter) writer(chain string) *ruleWriter { return w.writerIn(&w.a.text, chain, false, 0) }
+func (w *svcWriter) writer(chain string) *ruleWriter { return w.writerIn(&w.a.text, chain) }
 
-// writerIn returns a new writer into page for chain: of lines, or with
-// asRules of Rules with room for n.
-func (w *svcWriter) writerIn(page *[]byte, chain string, asRules bool, n int) *ruleWriter {
+// writerIn returns a new writer of lines into page for chain.
+func (w *svcWriter) writerIn(page *[]byte, chain string) *ruleWriter {
 	if len(w.pool) == cap(w.pool) {
 		w.pool = make([]ruleWriter, 0, 16) // earlier writers stay where they are
 	}
 	w.pool = w.pool[:len(w.pool)+1]
 	rw := &w.pool[len(w.pool)-1]
-	rw.reset(w.a, page, chain, asRules, n)
+	rw.reset(w.a, page, chain)
 	return rw
 }
 
@@ -111,10 +113,16 @@ func (w *svcWriter) hasChain(name string) bool {
 	return false
 }
 
-// sharedW returns the writer for this port's rules in a shared chain.
+// sharedW returns the writer for this port's rules in a shared chain. They
+// go to the side page, so that the port's own chains' lines follow one
+// another in the text page.
 func (w *svcWriter) sharedW(s sharedChain) *ruleWriter {
 	if w.shared[s] == nil {
-		w.shared[s] = w.writerIn(&w.a.side, w.r.shared[s], true, 2)
+		rw := w.writerIn(&w.a.side, w.r.shared[s])
+		if s.table() != TableNat {
+			rw.jumps = &w.a.filterJumps
+		}
+		w.shared[s] = rw
 	}
 	return w.shared[s].begin()
 }
@@ -228,7 +236,6 @@ func (w *svcWriter) sepChain(name string, ep rulegen.Endpoint, text epText) {
 		rw.a("-m", "recent", "--set", "--name", name, "--mask", r.hostMask(), "--rsource")
 	}
 	rw.a(w.n.dnatArg, text.addrPort)
-	rw.cur.target = "DNAT"
 	rw.end()
 }
 

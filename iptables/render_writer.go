@@ -12,22 +12,21 @@ import (
 // iptables-save's canonical form, so rendered rules equal the rules read
 // back.
 //
-// A port's own chains are written as restore lines only ("-A CHAIN
-// spec\n" each, one after another in the page): the Chain holds them as
-// they are, with no Rule values. A share of a shared chain is written as
-// Rules whose Spec is a view of the page.
+// It writes restore lines only ("-A CHAIN spec\n" each, one after another
+// in the page): the Chain holds them as they are, with no Rule values, and
+// a port's share of a shared chain is a run of lines the shared chain is
+// assembled from.
 type ruleWriter struct {
-	chain   string
-	ar      *arena
-	page    *[]byte // the arena's text page, or its side page
-	asRules bool    // write Rules (out) rather than lines (done)
-	out     []Rule
-	cur     ruleMeta
-	// lines mode: the n lines written so far lie at doneStart, doneLen
-	// bytes, in the page array doneArr (and at the same place in any array
-	// appending moved the page to since); they end where the current line
-	// starts. Offsets rather than a view spare the garbage collector a
-	// pointer write per line.
+	chain string
+	ar    *arena
+	page  *[]byte   // the arena's text page, or its side page
+	jumps *[]string // where the rules' jump targets are noted (see jumpsKnown)
+	cur   ruleMeta
+	// the n lines written so far lie at doneStart, doneLen bytes, in the
+	// page array doneArr (and at the same place in any array appending
+	// moved the page to since); they end where the current line starts.
+	// Offsets rather than a view spare the garbage collector a pointer
+	// write per line.
 	doneStart, doneLen, n int
 	doneArr               *byte
 	gen                   uint32 // the arena's textGen when the lines were written
@@ -36,26 +35,19 @@ type ruleWriter struct {
 }
 
 type ruleMeta struct {
-	start int
-	// the comment's unquoted value: a span of the buffer, or a string
-	cStart, cEnd int
-	comment      string
-	target       string
+	start int // offset in the page of the rule's spec
 }
 
-// reset makes w a writer of lines for chain, or with asRules of room for n
-// rules.
-func (w *ruleWriter) reset(a *arena, page *[]byte, chain string, asRules bool, n int) {
-	*w = ruleWriter{chain: chain, ar: a, page: page, asRules: asRules}
-	if asRules {
-		w.out = a.ruleSlice(n)
-	}
+// reset makes w a writer of lines for chain into page, noting jumps in
+// the arena's list for the port's nat chains.
+func (w *ruleWriter) reset(a *arena, page *[]byte, chain string) {
+	*w = ruleWriter{chain: chain, ar: a, page: page, jumps: &a.jumps}
 }
 
-// begin starts a rule: "-A CHAIN ". In lines mode, when something else
-// was written to the page since the chain's last line (or writing moved
-// to a new page), the chain's lines are first copied to the end of the
-// page, so that they stay one string: no view of them exists yet.
+// begin starts a rule: "-A CHAIN ". When something else was written to
+// the page since the chain's last line (or writing moved to a new page),
+// the chain's lines are first copied to the end of the page, so that they
+// stay one string: no view of them exists yet.
 func (w *ruleWriter) begin() *ruleWriter {
 	*w.page = w.beginIn(*w.page)
 	return w
@@ -76,10 +68,7 @@ func (w *ruleWriter) beginIn(b []byte) []byte {
 	} else {
 		b = append(b, w.linePrefix...)
 	}
-	w.cur.start, w.cur.cStart, w.cur.cEnd = len(b), 0, 0
-	if w.asRules {
-		w.cur.comment, w.cur.target = "", ""
-	}
+	w.cur.start = len(b)
 	return b
 }
 
@@ -153,22 +142,17 @@ func (w *ruleWriter) comment(parts ...string) *ruleWriter {
 		safe = safe && saveStringSafe(p)
 	}
 	if safe {
-		w.cur.cStart = len(*b)
 		for _, p := range parts {
 			*b = append(*b, p...)
 		}
-		w.cur.cEnd = len(*b)
 		return w
 	}
 	*b = append(*b, '"')
-	w.cur.cStart = len(*b)
-	plain := true
 	for _, p := range parts {
 		if !needsEscape(p) {
 			*b = append(*b, p...)
 			continue
 		}
-		plain = false
 		for i := 0; i < len(p); i++ {
 			if needsEscape(p[i : i+1]) {
 				*b = append(*b, '\\')
@@ -176,16 +160,7 @@ func (w *ruleWriter) comment(parts ...string) *ruleWriter {
 			*b = append(*b, p[i])
 		}
 	}
-	w.cur.cEnd = len(*b)
 	*b = append(*b, '"')
-	if !plain {
-		w.cur.cStart, w.cur.cEnd = 0, 0
-		var c []byte
-		for _, p := range parts {
-			c = append(c, p...)
-		}
-		w.cur.comment = string(c)
-	}
 	return w
 }
 
@@ -194,11 +169,9 @@ func (w *ruleWriter) comment(parts ...string) *ruleWriter {
 func (w *ruleWriter) quoted(parts ...string) *ruleWriter {
 	b := w.page
 	*b = append(*b, '"')
-	w.cur.cStart = len(*b)
 	for _, p := range parts {
 		*b = append(*b, p...)
 	}
-	w.cur.cEnd = len(*b)
 	*b = append(*b, '"')
 	return w
 }
@@ -239,11 +212,7 @@ func (w *ruleWriter) jump(target string, extra ...string) {
 	w.a("-j")
 	*w.page = append(append(*w.page, ' '), target...)
 	w.a(extra...)
-	if w.asRules {
-		w.cur.target = target
-	} else {
-		w.ar.jumps = append(w.ar.jumps, target)
-	}
+	*w.jumps = append(*w.jumps, target)
 	w.end()
 }
 
@@ -252,21 +221,9 @@ func (w *ruleWriter) jump(target string, extra ...string) {
 // writes past them or copies them to a new array and leaves the old one
 // alone). When appending moved the page to a new array, the chain's lines
 // so far were copied with it, to the same place before the current line.
-func (w *ruleWriter) end() {
-	b := w.page
-	if w.asRules {
-		c := w.cur.comment
-		if w.cur.cEnd > w.cur.cStart {
-			c = bytesView((*b)[w.cur.cStart:w.cur.cEnd])
-		}
-		w.out = append(w.out, Rule{Chain: w.chain, Spec: bytesView((*b)[w.cur.start:]), Comment: c, Target: w.cur.target})
-		*b = append(*b, '\n')
-		return
-	}
-	*b = w.endLine(*b)
-}
+func (w *ruleWriter) end() { *w.page = w.endLine(*w.page) }
 
-// endLine ends the current line (lines mode) on the page b and returns
+// endLine ends the current line on the page b and returns
 // the page.
 func (w *ruleWriter) endLine(b []byte) []byte {
 	b = append(b, '\n')
@@ -288,9 +245,6 @@ func (w *ruleWriter) lines() string {
 	}
 	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(w.doneArr), w.doneStart)), w.doneLen)
 }
-
-// rules returns the written rules.
-func (w *ruleWriter) rules() []Rule { return w.out }
 
 // toChain returns a chain holding the written lines.
 func (w *ruleWriter) toChain() *Chain {
