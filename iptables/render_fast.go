@@ -60,14 +60,41 @@ func (w *svcWriter) sepLines(name string, ep rulegen.Endpoint, text epText) *Cha
 	return c
 }
 
-// line writes a whole rule of a port's chain from pieces of canonical
-// text (what follows "-A CHAIN "). Unlike jump, it does not note the
-// rule's target for the port's jump check: its callers jump only to the
-// masquerade chain, to a verdict, or to a SEP chain the port wrote.
-func (w *ruleWriter) line(pieces ...string) {
-	b := w.beginIn(*w.page)
-	for _, p := range pieces {
-		b = append(b, p...)
+// sepsAndChoice writes the SEP chains of eps, for a port without
+// affinity, and returns the lines of the choice chain name that pick them,
+// in one pass over the endpoints: the choice lines wait in the worker's
+// scratch buffer until the SEP chains are written, as the chain's lines
+// must follow theirs (see choiceChain).
+func (w *svcWriter) sepsAndChoice(name string, eps []rulegen.Endpoint) []byte {
+	r, b := w.r, w.scratch[:0]
+	for i, ep := range eps {
+		text := w.a.endpointText(ep.AddrPort())
+		sep := w.n.sep(w.a, text.addrPort)
+		if !w.hasChain(sep) {
+			w.chains = append(w.chains, portChain{done: w.sepLines(sep, ep, text)})
+		}
+		b = append(append(append(b, "-A "...), name...), ' ')
+		b = append(append(b, w.tpl.epHead...), text.addrPort...)
+		if n := len(eps) - i; n > 1 {
+			b = append(append(b, `" -m statistic --mode random --probability `...), r.probability(n)...)
+		} else {
+			b = append(b, '"')
+		}
+		b = append(append(append(b, " -j "...), sep...), '\n')
 	}
-	*w.page = w.endLine(b)
+	w.scratch = b
+	return b
+}
+
+// appendLines adds n rules written elsewhere as restore lines of this
+// chain ("-A CHAIN spec\n" each). It does not note their targets for the
+// port's jump check: its caller jumps only to SEP chains the port wrote.
+func (w *ruleWriter) appendLines(lines []byte, n int) {
+	if n == 0 {
+		return
+	}
+	b := w.beginIn(*w.page) // the first line's "-A CHAIN ", after the chain's lines so far
+	b = append(b, lines[len(b)-w.lineStart:len(lines)-1]...)
+	*w.page = w.endLine(b) // the last line's end
+	w.n += n - 1
 }

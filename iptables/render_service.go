@@ -34,6 +34,7 @@ type svcWriter struct {
 	tpl     portTemplates
 	seps    []string // SEP chain names of the endpoint set being written
 	epTexts []epText // and its endpoints' text
+	scratch []byte   // choice lines waiting for their chain's turn (see sepsAndChoice)
 	// the chains the frontends jump to
 	internal, external string
 }
@@ -158,6 +159,15 @@ func (w *svcWriter) endpointChains() {
 func (w *svcWriter) choiceChain(name string, eps []rulegen.Endpoint, clusterIPMasq bool) {
 	r := w.r
 	rw := w.writer(name)
+	if w.pp.Affinity == 0 && w.tpl.epOK && !r.generic {
+		choice := w.sepsAndChoice(name, eps)
+		w.chains = append(w.chains, portChain{rw: rw})
+		if clusterIPMasq {
+			w.masqRule(rw)
+		}
+		rw.appendLines(choice, len(eps))
+		return
+	}
 	// the SEP chains first, so that each chain's lines are one run, and the
 	// chains go into the table in the order their lines are written (see
 	// lineRun)
@@ -184,14 +194,6 @@ func (w *svcWriter) choiceChain(name string, eps []rulegen.Endpoint, clusterIPMa
 		}
 	}
 	for i := range eps {
-		if w.tpl.epOK && !r.generic {
-			if n := len(eps) - i; n > 1 {
-				rw.line(w.tpl.epHead, texts[i].addrPort, `" -m statistic --mode random --probability `, r.probability(n), " -j ", sepNames[i])
-			} else {
-				rw.line(w.tpl.epHead, texts[i].addrPort, `" -j `, sepNames[i])
-			}
-			continue
-		}
 		rw.begin().commentEP(w.n.spn, texts[i].addrPort)
 		if n := len(eps) - i; n > 1 {
 			rw.a("-m statistic --mode random --probability", r.probability(n))
