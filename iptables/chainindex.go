@@ -108,9 +108,9 @@ func (x *chainIndex) insert(c *Chain, h uint64, at int32) (int32, bool) {
 
 // adopt makes x the index of chains, whose names hash to hashes, in that
 // order, for an empty x. Inserting them one after another, once all are
-// known, touches the index alone, which a full render at 10k services
-// does in a millisecond where inserting each port's chains as they came
-// cost several, the index out of the cache among the renderers' writes.
+// known, touches the index alone (114k chains at 10k services: under 3 ms,
+// beside the shared chains' assembly), where inserting each port's chains
+// as they came competed with the renderers' writes for the cache.
 // It reports false, leaving x empty, when two chains share a name.
 func (x *chainIndex) adopt(chains []*Chain, hashes []uint64) bool {
 	x.items = append(make([]*Chain, 0, len(chains)+16), chains...) // room for the shared chains that follow
