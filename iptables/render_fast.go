@@ -22,14 +22,14 @@ type portTemplates struct {
 // templates writes the port's templates into the arena's side page.
 func (w *svcWriter) templates() portTemplates {
 	a := w.a
-	tw := ruleWriter{ar: a, page: &a.side}
+	tw := ruleWriter{ar: a, page: &a.side, jumps: &a.jumps}
 	// piece returns what write writes, after a blank when blank is set
 	piece := func(blank bool, write func()) string {
 		start := len(a.side)
 		if blank {
 			a.side = append(a.side, ' ')
 		}
-		tw.cur.start = len(a.side) // no blank before the first argument
+		tw.specStart = len(a.side) // no blank before the first argument
 		write()
 		return a.sideView(start)
 	}

@@ -21,7 +21,8 @@ type ruleWriter struct {
 	ar    *arena
 	page  *[]byte   // the arena's text page, or its side page
 	jumps *[]string // where the rules' jump targets are noted (see jumpsKnown)
-	cur   ruleMeta
+	// specStart is the offset in the page of the current rule's spec
+	specStart int
 	// the n lines written so far lie at doneStart, doneLen bytes, in the
 	// page array doneArr (and at the same place in any array appending
 	// moved the page to since); they end where the current line starts.
@@ -32,10 +33,6 @@ type ruleWriter struct {
 	gen                   uint32 // the arena's textGen when the lines were written
 	lineStart             int    // offset in the page of the current line
 	linePrefix            string // "-A CHAIN ", once written
-}
-
-type ruleMeta struct {
-	start int // offset in the page of the rule's spec
 }
 
 // reset makes w a writer of lines for chain into page, noting jumps in
@@ -68,7 +65,7 @@ func (w *ruleWriter) beginIn(b []byte) []byte {
 	} else {
 		b = append(b, w.linePrefix...)
 	}
-	w.cur.start = len(b)
+	w.specStart = len(b)
 	return b
 }
 
@@ -82,7 +79,7 @@ func (w *ruleWriter) a(args ...string) *ruleWriter {
 }
 
 func (w *ruleWriter) sep() {
-	if b := w.page; len(*b) > w.cur.start {
+	if b := w.page; len(*b) > w.specStart {
 		*b = append(*b, ' ')
 	}
 }
