@@ -10,10 +10,10 @@ import (
 // Chain is a chain of a table with its rules in order.
 //
 // A chain holds its rules in one of two forms. NewChain, Parse and the Fake
-// build chains of Rule values. Render writes each service port's chains as
-// their restore lines ("-A NAME spec\n" each) in one string, which a
-// payload copies as it is; Rules parses those lines the first time it is
-// called. Rendering 450k rules as lines rather than Rule values is what
+// build chains of Rule values. Render writes each service port's chains,
+// and the chains the ports share (KUBE-SERVICES and the like), as their
+// restore lines ("-A NAME spec\n" each) in one string, which a payload
+// copies as it is; Rules parses those lines the first time it is called. Rendering 450k rules as lines rather than Rule values is what
 // keeps a full render of 10k services in tens of milliseconds: the garbage
 // collector has no rule to scan.
 //
